@@ -1,0 +1,35 @@
+/*
+ * check.h - the tiny assertion layer every C test uses. CHECK keeps going and counts failures;
+ * REQUIRE stops the test. CHECK_DONE() prints "N checks, M failed" and returns the exit code.
+ */
+#ifndef CFFI_CHECK_H
+#define CFFI_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int check_count, check_failed;
+
+#define CHECK(cond) CHECK_MSG(cond, "%s", #cond)
+#define CHECK_MSG(cond, ...)                                                                      \
+    do {                                                                                          \
+        check_count++;                                                                            \
+        if (!(cond)) {                                                                            \
+            check_failed++;                                                                       \
+            fprintf(stderr, "%s:%d: check failed: ", __FILE__, __LINE__);                        \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fputc('\n', stderr);                                                                  \
+        }                                                                                         \
+    } while (0)
+#define REQUIRE(cond)                                                                             \
+    do {                                                                                          \
+        CHECK(cond);                                                                              \
+        if (!(cond)) {                                                                            \
+            fprintf(stderr, "%s:%d: required check failed, stopping\n", __FILE__, __LINE__);     \
+            exit(1);                                                                              \
+        }                                                                                         \
+    } while (0)
+#define CHECK_DONE()                                                                              \
+    (printf("%d checks, %d failed\n", check_count, check_failed), check_failed ? 1 : 0)
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * arch_config.h (x86-64) - what generic code needs to know about this target.
+ */
+#ifndef CFFI_ARCH_CONFIG_H
+#define CFFI_ARCH_CONFIG_H
+
+#define CFFI_ARCH_NAME "x86_64"
+
+/* Assembly stubs always call into C, and are called from C, with the System V convention, on
+ * every OS: one convention to write the stubs for. On Windows GCC saves the extra registers the
+ * native convention expects preserved around such calls. */
+#define CFFI_DISPATCH_ABI __attribute__((sysv_abi))
+
+/* Bytes of executable memory per thunk: endbr64 (4) + movabs r10, imm64 (10) + jmp [r10] (3),
+ * padded to keep every thunk 16-byte aligned. */
+#define CFFI_ARCH_THUNK_SIZE 32
+
+#endif

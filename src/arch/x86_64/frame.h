@@ -1,0 +1,38 @@
+/*
+ * frame.h (x86-64) - the register frame that entry stubs fill and call stubs read, shared by the
+ * C side (abi_*.c) and the assembly (entry_*.S, call_*.S). Offsets are defined once here and
+ * checked against the struct at compile time.
+ *
+ * System V uses gpr[0..5] = rdi rsi rdx rcx r8 r9 and fpr[0..7] = xmm0..xmm7 (low 64 bits).
+ * Microsoft x64 uses gpr[0..3] = rcx rdx r8 r9 and fpr[0..3] = xmm0..xmm3.
+ * Results: rax (ret_int[0]), rdx (ret_int[1]), xmm0 (ret_fp[0]), xmm1 (ret_fp[1]).
+ */
+#ifndef CFFI_X86_64_FRAME_H
+#define CFFI_X86_64_FRAME_H
+
+#define X64_FRAME_GPR 0      /* 6 x 8 bytes */
+#define X64_FRAME_FPR 48     /* 8 x 8 bytes */
+#define X64_FRAME_RET_INT 112 /* rax, rdx */
+#define X64_FRAME_RET_FP 128 /* xmm0, xmm1 (low 64 bits) */
+#define X64_FRAME_SIZE 144   /* a multiple of 16 */
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct x64_frame {
+    uint64_t gpr[6];
+    uint64_t fpr[8];
+    uint64_t ret_int[2];
+    uint64_t ret_fp[2];
+} x64_frame;
+
+_Static_assert(offsetof(x64_frame, gpr) == X64_FRAME_GPR, "frame.h: gpr offset");
+_Static_assert(offsetof(x64_frame, fpr) == X64_FRAME_FPR, "frame.h: fpr offset");
+_Static_assert(offsetof(x64_frame, ret_int) == X64_FRAME_RET_INT, "frame.h: ret_int offset");
+_Static_assert(offsetof(x64_frame, ret_fp) == X64_FRAME_RET_FP, "frame.h: ret_fp offset");
+_Static_assert(sizeof(x64_frame) == X64_FRAME_SIZE, "frame.h: size");
+_Static_assert(X64_FRAME_SIZE % 16 == 0, "frame.h: keeps the stack 16-byte aligned");
+#endif
+
+#endif
