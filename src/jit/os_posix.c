@@ -1,0 +1,130 @@
+/*
+ * os_posix.c - the OS layer (jit/os.h) for Linux and other POSIX systems.
+ *
+ * Dual mapping: one memory file, mapped once PROT_READ|PROT_WRITE and once PROT_READ|PROT_EXEC.
+ * Mapping a file executable from the start is not an "exec gain", so Linux's
+ * PR_MDWE_REFUSE_EXEC_GAIN allows it, while mprotect() adding PROT_EXEC, or any page that is
+ * writable and executable at once, is refused there. The file is closed right after mapping: the
+ * mappings keep its memory alive and no descriptor leaks into the process's fd table.
+ *
+ * Where the memory file comes from, in order: memfd_create (Linux 3.17+, FreeBSD 13+); an
+ * unnamed O_TMPFILE file in /dev/shm, then in /tmp (for kernels or sandboxes without memfd, and
+ * for a memfd that cannot be mapped executable); elsewhere a named temporary file, unlinked at
+ * once. /tmp may be mounted noexec; then its attempt fails and the next one is tried.
+ */
+#define _GNU_SOURCE
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(MFD_CLOEXEC) && !defined(MFD_EXEC)
+/* Linux 6.3+: ask for an executable memfd explicitly, so a system that defaults memfds to
+ * "no exec" (vm.memfd_noexec) neither warns nor refuses. Older kernels reject the flag. */
+#define MFD_EXEC 0x0010U
+#endif
+
+size_t cffi_os_page_size(void) {
+    static atomic_size_t cached;
+    size_t size = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (size == 0) {
+        long queried = sysconf(_SC_PAGESIZE);
+        /* Every POSIX system answers; 4096 only guards against a broken sysconf. */
+        size = queried > 0 ? (size_t)queried : 4096;
+        atomic_store_explicit(&cached, size, memory_order_relaxed);
+    }
+    return size;
+}
+
+enum { MEMORY_FILE_KINDS = 3 };
+
+/* Open the idx-th kind (< MEMORY_FILE_KINDS) of memory file, sized to size. Returns the
+ * descriptor, or -1 with errno set. */
+static int open_memory_file(int idx, size_t size) {
+    int fd = -1;
+    switch (idx) {
+    case 0:
+#ifdef MFD_CLOEXEC
+        fd = memfd_create("cffi-jit", MFD_CLOEXEC | MFD_EXEC);
+        if (fd < 0 && errno == EINVAL) fd = memfd_create("cffi-jit", MFD_CLOEXEC);
+#else
+        errno = ENOSYS;
+#endif
+        break;
+    default: {
+        const char *dir = idx == 1 ? "/dev/shm" : "/tmp";
+#ifdef O_TMPFILE
+        fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+#else
+        char path[64];
+        snprintf(path, sizeof path, "%s/cffi-jit-XXXXXX", dir);
+        fd = mkstemp(path);
+        if (fd >= 0) {
+            unlink(path);
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+#endif
+        break;
+    }
+    }
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+int cffi_os_dual_map(size_t size, void **rx, void **rw) {
+    *rx = NULL;
+    *rw = NULL;
+    if (size == 0 || size % cffi_os_page_size() != 0 || (size_t)(off_t)size != size ||
+        (off_t)size < 0)
+        return EINVAL;
+
+    /* Report the most telling failure: running out of memory beats "this way is unavailable". */
+    int err = ENOENT;
+    bool saw_enomem = false;
+    for (int idx = 0; idx < MEMORY_FILE_KINDS; idx++) {
+        int fd = open_memory_file(idx, size);
+        if (fd < 0) {
+            err = errno;
+            saw_enomem |= err == ENOMEM;
+            continue;
+        }
+        void *write_view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        void *exec_view = MAP_FAILED;
+        if (write_view != MAP_FAILED)
+            exec_view = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        err = errno;
+        close(fd);
+        if (exec_view != MAP_FAILED) {
+            *rx = exec_view;
+            *rw = write_view;
+            return 0;
+        }
+        if (write_view != MAP_FAILED) munmap(write_view, size);
+        saw_enomem |= err == ENOMEM;
+    }
+    return saw_enomem ? ENOMEM : err;
+}
+
+int cffi_os_dual_unmap(void *rx, void *rw, size_t size) {
+    int err = 0;
+    if (rx && munmap(rx, size) != 0) err = errno;
+    if (rw && munmap(rw, size) != 0 && err == 0) err = errno;
+    return err;
+}
+
+void cffi_os_flush_icache(void *rx, size_t size) {
+    __builtin___clear_cache((char *)rx, (char *)rx + size);
+}
