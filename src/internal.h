@@ -119,6 +119,7 @@ CFFI_HIDDEN void cffi_dead_handler(void *ctx, void *ret, void *const *args);
 CFFI_HIDDEN cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw);
 CFFI_HIDDEN void cffi_jit_block_flush(void *rx, size_t size);
 CFFI_HIDDEN void cffi_jit_block_release(void *rx, void *rw, size_t size);
+CFFI_HIDDEN size_t cffi_jit_exec_bytes(void); /* bytes held from the allocator, for stats */
 
 /* ---------------------------------------------------------------------------------------------
  * What each target provides (src/arch/<arch>/).
