@@ -33,6 +33,17 @@ _Static_assert(offsetof(x64_frame, ret_int) == X64_FRAME_RET_INT, "frame.h: ret_
 _Static_assert(offsetof(x64_frame, ret_fp) == X64_FRAME_RET_FP, "frame.h: ret_fp offset");
 _Static_assert(sizeof(x64_frame) == X64_FRAME_SIZE, "frame.h: size");
 _Static_assert(X64_FRAME_SIZE % 16 == 0, "frame.h: keeps the stack 16-byte aligned");
+
+/* The stubs that fill and read this frame (entry_*.S, call_*.S). The entries are jumped to by
+ * thunks with r10 = the closure record; they are not C functions, hence the char arrays. */
+extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_sysv[];
+extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_win64[];
+__attribute__((visibility("hidden"), sysv_abi)) void cffi_x64_call_sysv(void *fn, void *frame,
+                                                                        const void *stack,
+                                                                        size_t stack_bytes);
+__attribute__((visibility("hidden"), sysv_abi)) void cffi_x64_call_win64(void *fn, void *frame,
+                                                                         const void *stack,
+                                                                         size_t stack_bytes);
 #endif
 
 #endif

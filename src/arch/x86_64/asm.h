@@ -1,0 +1,48 @@
+/*
+ * asm.h (x86-64) - directives every stub file shares, so the same .S files assemble for ELF and
+ * for PE/COFF (mingw). ELF-only directives (.type, .size, .hidden, notes) are guarded here once.
+ */
+#ifndef CFFI_X86_64_ASM_H
+#define CFFI_X86_64_ASM_H
+
+#ifdef __ELF__
+/* Hidden: the stubs are reached through closure records and cffi_abi tables, never by name from
+ * outside the library, and a hidden symbol needs no PLT or GOT. */
+#define CFFI_ASM_FUNC(name)                                                                        \
+    .globl name;                                                                                   \
+    .hidden name;                                                                                  \
+    .type name, @function;                                                                         \
+    .p2align 4;                                                                                    \
+    name:
+#define CFFI_ASM_END(name) .size name, . - name
+#else
+#define CFFI_ASM_FUNC(name)                                                                        \
+    .globl name;                                                                                   \
+    .p2align 4;                                                                                    \
+    name:
+#define CFFI_ASM_END(name)
+#endif
+
+/* Every file ends with this: a non-executable stack, and on CET builds a property note saying the
+ * code is fit for indirect branch tracking (each entry starts with endbr64) and shadow stacks
+ * (every call is matched by a ret; the thunks only jump). */
+#if defined(__ELF__) && defined(__CET__)
+#define CFFI_ASM_NOTES                                                                             \
+    .section .note.GNU-stack, "", @progbits;                                                       \
+    .section .note.gnu.property, "a";                                                              \
+    .p2align 3;                                                                                    \
+    .long 4;          /* name size: "GNU\0" */                                                     \
+    .long 16;         /* descriptor size */                                                        \
+    .long 5;          /* NT_GNU_PROPERTY_TYPE_0 */                                                 \
+    .asciz "GNU";                                                                                  \
+    .long 0xc0000002; /* GNU_PROPERTY_X86_FEATURE_1_AND */                                         \
+    .long 4;          /* property data size */                                                     \
+    .long 3;          /* IBT | SHSTK */                                                            \
+    .p2align 3
+#elif defined(__ELF__)
+#define CFFI_ASM_NOTES .section .note.GNU-stack, "", @progbits
+#else
+#define CFFI_ASM_NOTES
+#endif
+
+#endif

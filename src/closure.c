@@ -1,0 +1,93 @@
+/*
+ * closure.c - generic closures: creation and lifetime of a closure record, and cffi_dispatch, the
+ * C half of every call through a closure.
+ *
+ * A call arrives as: thunk (loads the record, jumps) -> the convention's entry stub (spills the
+ * argument registers into the register frame) -> cffi_dispatch -> the handler. The plan, computed
+ * once per signature, says where each argument sits, so dispatch does no allocation, no locking
+ * and no lookup.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include "value.h"
+
+/* Up to this many parameters the argument pointer array is a fixed local array; larger
+ * signatures use a variable-length one (a VLA cannot be empty, and fixed arrays are cheaper). */
+#define DISPATCH_FIXED_ARGS 16
+
+cffi_status cffi_closure_new(const cffi_sig *sig, cffi_handler fn, void *ctx, cffi_closure **out) {
+    if (!out) return CFFI_EINVAL;
+    *out = NULL;
+    if (!sig || !fn) return CFFI_EINVAL;
+    cffi_closure *c;
+    cffi_status s = cffi_slot_acquire(&c);
+    if (s != CFFI_OK) return s;
+    c->entry = sig->abi->entry;
+    c->plan = sig->plan;
+    c->ctx = ctx;
+    c->sig = cffi_sig_ref((cffi_sig *)sig); /* the API takes const; references are internal state */
+    c->dead_value = 0;
+    /* Last, with release: a thread that sees the handler also sees the fields above. */
+    atomic_store_explicit(&c->handler, fn, memory_order_release);
+    *out = c;
+    return CFFI_OK;
+}
+
+void *cffi_closure_code(const cffi_closure *c) { return c ? c->code : NULL; }
+
+const cffi_sig *cffi_closure_sig(const cffi_closure *c) { return c ? c->sig : NULL; }
+
+void cffi_closure_set(cffi_closure *c, cffi_handler fn, void *ctx) {
+    if (!c || !fn) return;
+    c->ctx = ctx;
+    atomic_store_explicit(&c->handler, fn, memory_order_release);
+}
+
+void cffi_closure_set_default(cffi_closure *c, const void *value) {
+    if (!c) return;
+    uint64_t v = 0;
+    if (value) memcpy(&v, value, cffi_type_size(c->sig->result));
+    c->dead_value = v;
+}
+
+void cffi_closure_free(cffi_closure *c) {
+    if (!c) return;
+    /* The dead trap finds its record through ctx. ctx goes first, so a call that sees the dead
+     * handler (acquire in dispatch) also sees ctx pointing at the record. A call racing with
+     * free on another thread is the caller's race (see cffi.h). */
+    c->ctx = c;
+    atomic_store_explicit(&c->handler, cffi_dead_handler, memory_order_release);
+    cffi_slot_release(c); /* keeps c->sig referenced until the slot is reused */
+}
+
+/* Point args[i] at each argument where the entry stub or the caller left it, run the handler and
+ * store its widened result where the entry stub loads the result registers from. */
+static inline void dispatch_with(cffi_closure *c, const cffi_plan *plan, unsigned char *frame,
+                                 unsigned char *stack, void **args) {
+    for (size_t i = 0; i < plan->nparams; i++) {
+        const cffi_argloc *loc = &plan->args[i];
+        /* A narrow value sits in the low bytes of its (little-endian) slot: point right at it. */
+        args[i] = (loc->on_stack ? stack : frame) + loc->offset;
+    }
+    _Alignas(16) uint64_t result = 0; /* zero: a handler that leaves it unset returns 0 */
+    cffi_handler handler = atomic_load_explicit(&c->handler, memory_order_acquire);
+    handler(c->ctx, &result, args);
+    if (plan->ret_type != CFFI_T_VOID) {
+        uint64_t slot = cffi_value_widen((cffi_type)plan->ret_type, &result);
+        memcpy(frame + plan->ret_offset, &slot, sizeof slot);
+    }
+}
+
+uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) {
+    const cffi_plan *plan = c->plan;
+    if (plan->nparams <= DISPATCH_FIXED_ARGS) {
+        void *args[DISPATCH_FIXED_ARGS];
+        dispatch_with(c, plan, frame, stack, args);
+    } else {
+        void *args[plan->nparams];
+        dispatch_with(c, plan, frame, stack, args);
+    }
+    return plan->stub_word;
+}
