@@ -57,6 +57,8 @@ struct cffi_abi {
     uint8_t shared_slots;   /* 1: argument n uses register slot n of either class (win64) */
     uint8_t stack_slot;     /* stack slot size; each stack argument takes a multiple of it */
     uint8_t callee_pops;    /* 1: the callee removes its stack arguments */
+    uint8_t wide_uses_gprs; /* 1: an integer argument wider than gpr_max_size goes on the stack
+                               yet uses up size / reg_size GPRs (GCC's i386 fastcall/thiscall) */
     uint16_t gpr_offset;    /* register frame offset of the first integer argument register */
     uint16_t fpr_offset;    /* register frame offset of the first floating argument register */
     uint16_t reg_size;      /* bytes per register in the frame */

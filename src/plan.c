@@ -49,6 +49,8 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         } else if (gpr_used < abi->gpr_count && size <= abi->gpr_max_size) {
             loc->offset = (uint16_t)(abi->gpr_offset + gpr_used++ * abi->reg_size);
             continue;
+        } else if (abi->wide_uses_gprs && size > abi->gpr_max_size) {
+            gpr_used += size / abi->reg_size; /* stays on the stack, but later ones may not use them */
         }
         /* Stack: each argument takes whole slots, in order, right after the previous one. */
         loc->on_stack = 1;
