@@ -1,0 +1,92 @@
+# Random differential test: spec/c/random/gen.lua writes one C program per seed with random
+# signatures, each checked in both directions (cffi_call into compiled code, compiled code into a
+# cffi_closure) with the compiler as the oracle. Every program is built twice: with the project's
+# C compiler, and with clang when it is found, so two compilers' view of each ABI is checked.
+#
+#   -DCFFI_RANDOM_SEEDS="1;2;3"   seeds to generate (one program and one test per compiler each)
+#   -DCFFI_RANDOM_COUNT=200       signatures per program
+#   -DCFFI_RANDOM_CLANG=OFF       skip the clang builds
+
+set(CFFI_RANDOM_SEEDS "1;2;3;4" CACHE STRING "Seeds of the random signature tests")
+set(CFFI_RANDOM_COUNT 200 CACHE STRING "Signatures per random signature test program")
+option(CFFI_RANDOM_CLANG "Also build the random signature tests with clang" ON)
+
+find_program(CFFI_LUA54 NAMES lua5.4 lua54)
+if(NOT CFFI_LUA54)
+  message(FATAL_ERROR "cffi: the random signature tests need the Lua 5.4 interpreter (lua5.4) to "
+                      "generate their sources; install it (Debian: apt-get install lua5.4) or "
+                      "configure with -DCFFI_BUILD_TESTS=OFF")
+endif()
+
+if(CFFI_ARCH STREQUAL "x86_64" OR CFFI_ARCH STREQUAL "x86")
+  set(_rand_arch ${CFFI_ARCH})
+else()
+  set(_rand_arch "")
+  message(STATUS "cffi: no random signature tests for target ${CFFI_ARCH} yet")
+endif()
+
+# clang only where its output links with the project's toolchain: a native build or the -m32
+# build of an x86-64 host. Compiled to an object here, linked by CMake below like the other
+# build, so the library's own link dependencies come along.
+set(_rand_clang "")
+if(_rand_arch AND CFFI_RANDOM_CLANG AND NOT WIN32 AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+  find_program(CFFI_CLANG NAMES clang clang-16 clang-15 clang-14)
+  if(CFFI_CLANG)
+    set(_rand_clang ${CFFI_CLANG})
+  endif()
+endif()
+
+set(_rand_dir ${CMAKE_CURRENT_BINARY_DIR}/random)
+set(_rand_gen ${CMAKE_CURRENT_SOURCE_DIR}/random/gen.lua)
+
+# Flags for the clang compile: the project's flags (-m32 when building for i386), the build
+# type's, the warnings, the sanitizers.
+separate_arguments(_rand_clang_flags UNIX_COMMAND "${CMAKE_C_FLAGS}")
+if(CMAKE_BUILD_TYPE)
+  string(TOUPPER "${CMAKE_BUILD_TYPE}" _rand_bt)
+  separate_arguments(_rand_bt_flags UNIX_COMMAND "${CMAKE_C_FLAGS_${_rand_bt}}")
+  list(APPEND _rand_clang_flags ${_rand_bt_flags})
+endif()
+list(APPEND _rand_clang_flags -std=gnu11 ${CFFI_WARNINGS})
+if(CFFI_SANITIZE)
+  list(APPEND _rand_clang_flags -fsanitize=${CFFI_SANITIZE} -fno-omit-frame-pointer
+       -fno-sanitize-recover=all)
+endif()
+
+if(_rand_arch)
+  foreach(seed IN LISTS CFFI_RANDOM_SEEDS)
+    set(src ${_rand_dir}/random_seed${seed}.c)
+    add_custom_command(
+      OUTPUT ${src}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${_rand_dir}
+      COMMAND ${CFFI_LUA54} ${_rand_gen} --seed ${seed} --count ${CFFI_RANDOM_COUNT}
+              --arch ${_rand_arch} --out ${src}
+      DEPENDS ${_rand_gen}
+      COMMENT "Generating random signature test, seed ${seed}"
+      VERBATIM)
+
+    set(exe random_gcc_seed${seed})
+    add_executable(${exe} ${src})
+    target_link_libraries(${exe} PRIVATE cffi_static)
+    target_compile_options(${exe} PRIVATE ${CFFI_WARNINGS})
+    add_test(NAME c.random.gcc.seed${seed} COMMAND ${exe})
+    set_tests_properties(c.random.gcc.seed${seed} PROPERTIES LABELS "c;random" TIMEOUT 120)
+
+    if(_rand_clang)
+      set(obj ${_rand_dir}/random_clang_seed${seed}.o)
+      add_custom_command(
+        OUTPUT ${obj}
+        COMMAND ${_rand_clang} ${_rand_clang_flags} -I${PROJECT_SOURCE_DIR}/src -c ${src} -o ${obj}
+        DEPENDS ${src} ${PROJECT_SOURCE_DIR}/src/cffi.h
+        COMMENT "Compiling random signature test with clang, seed ${seed}"
+        VERBATIM)
+      set_source_files_properties(${obj} PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+      set(exe random_clang_seed${seed})
+      add_executable(${exe} ${obj})
+      set_target_properties(${exe} PROPERTIES LINKER_LANGUAGE C)
+      target_link_libraries(${exe} PRIVATE cffi_static)
+      add_test(NAME c.random.clang.seed${seed} COMMAND ${exe})
+      set_tests_properties(c.random.clang.seed${seed} PROPERTIES LABELS "c;random" TIMEOUT 120)
+    endif()
+  endforeach()
+endif()
