@@ -112,6 +112,10 @@ CFFI_API cffi_type cffi_sig_param(const cffi_sig *sig, size_t i); /* CFFI_T_VOID
 CFFI_API cffi_type cffi_sig_result(const cffi_sig *sig);
 /* Stack bytes the callee removes on return (stdcall and friends; 0 for caller-pop conventions). */
 CFFI_API size_t cffi_sig_callee_pop(const cffi_sig *sig);
+/* Normal-form spelling of parameter i ("unsigned int", "const char *", "int (*)(int)"), NULL if
+ * out of range; and of the result type ("void", "size_t"). For messages naming what is expected. */
+CFFI_API const char *cffi_sig_param_text(const cffi_sig *sig, size_t i);
+CFFI_API const char *cffi_sig_result_text(const cffi_sig *sig);
 
 /* Calling conventions accepted on this platform. For i in [0, cffi_convention_count()):
  * the accepted name (lower case, as listed in the README) and the canonical convention it means
