@@ -23,8 +23,10 @@ static int check_count, check_failed;
     } while (0)
 #define REQUIRE(cond)                                                                             \
     do {                                                                                          \
-        CHECK(cond);                                                                              \
-        if (!(cond)) {                                                                            \
+        /* Evaluated once: cond often creates something (REQUIRE(f(&out) == CFFI_OK)). */        \
+        int require_ok_ = !!(cond);                                                               \
+        CHECK_MSG(require_ok_, "%s", #cond);                                                      \
+        if (!require_ok_) {                                                                       \
             fprintf(stderr, "%s:%d: required check failed, stopping\n", __FILE__, __LINE__);     \
             exit(1);                                                                              \
         }                                                                                         \
