@@ -1,0 +1,485 @@
+/*
+ * callback.c - cffi.wrap and the cffi.callback userdata: an owned bare function pointer that
+ * runs a Lua function.
+ *
+ * Two objects per callback. The userdata (owned by Lua) follows liolib's pattern: created empty,
+ * then filled; one idempotent release serves free, close, __close and __gc. The bridge context
+ * (a malloc'd cb_core) is what the native closure points at; it outlives the userdata while a call
+ * is still running inside it, so a callback freed or collected by its own Lua function never
+ * leaves the bridge reading freed memory.
+ */
+#include "cffi_lua.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cb_core {
+    lua_State *L;              /* the state's main thread: never a coroutine */
+    const cffi_lua_state *S;
+    cffi_sig *sig;             /* a reference, for messages */
+    pthread_t owner;           /* the OS thread that created the callback */
+    int fnref;                 /* the Lua function, in the registry */
+    int errref;                /* on_error, or LUA_NOREF */
+    int strref;                /* anchor of the last string result (pointer results only) */
+    unsigned depth;            /* bridge activations running now */
+    bool any_thread, once, called, released, str_args;
+    uint8_t result, nparams;
+    uint64_t defval;           /* the default result, result-type-sized at offset 0 */
+    uint8_t params[];
+} cb_core;
+
+typedef struct lcallback {
+    cb_core *core;            /* NULL when empty or released */
+    cffi_closure *closure;    /* NULL when empty or released */
+    void *code;               /* kept after release, for tostring */
+    const cffi_lua_sig *sig;  /* kept after release, for tostring and :signature() */
+} lcallback;
+
+static void core_free(cb_core *k) {
+    cffi_sig_free(k->sig);
+    free(k);
+}
+
+static void write_default(const cb_core *k, void *ret) {
+    if (k->result != CFFI_T_VOID) memcpy(ret, &k->defval, cffi_type_size((cffi_type)k->result));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The bridge: the handler of every Lua callback's closure. Runs on whatever thread native code
+ * calls from; touches the Lua state only on the owner thread (or any thread, if so asked).
+ */
+
+/* Message handler: the error as {message, traceback}, so on_error gets a clean message and the
+ * stderr report still has the traceback. */
+static int msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    lua_createtable(L, 2, 0);          /* ..., t */
+    lua_pushstring(L, msg);
+    lua_rawseti(L, -2, 1);             /* t[1] = message */
+    luaL_traceback(L, L, NULL, 1);
+    lua_rawseti(L, -2, 2);             /* t[2] = traceback */
+    return 1;
+}
+
+static void push_args(lua_State *L, const cb_core *k, void *const *args) {
+    for (unsigned i = 0; i < k->nparams; i++) cffi_lua_push(L, (cffi_type)k->params[i], args[i]);
+}
+
+typedef struct bridge_frame {
+    cb_core *k;
+    void *ret;
+    void *const *args;
+    const char *cmsg;   /* a message from C (no Lua error object), or NULL */
+    bool done;          /* ret holds a result from on_error */
+} bridge_frame;
+
+/* Protected: push the function and the arguments and call. Used when converting an argument can
+ * raise (strings allocate), so a memory error cannot unwind through native frames. */
+static int call_protected(lua_State *L) {
+    bridge_frame *f = lua_touserdata(L, 1);
+    luaL_checkstack(L, f->k->nparams + 2, "too many callback arguments");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->k->fnref);
+    push_args(L, f->k, f->args);
+    lua_call(L, f->k->nparams, 1);
+    return 1;
+}
+
+/* The result at idx into ret. Returns NULL or what was expected. Never raises. */
+static const char *take_result(lua_State *L, cb_core *k, int idx, void *ret) {
+    cffi_type t = (cffi_type)k->result;
+    if (t == CFFI_T_VOID) return NULL;
+    const char *expect = cffi_lua_tonative(L, k->S, idx, t, ret, true);
+    if (!expect && lua_type(L, idx) == LUA_TSTRING) {
+        /* The string must outlive this call: anchor it until the next call or the free. */
+        if (k->strref == LUA_NOREF) return "pointer (the callback was freed during the call)";
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, LUA_REGISTRYINDEX, k->strref); /* an existing slot: cannot allocate */
+    }
+    return expect;
+}
+
+/* Message and traceback of an error object at idx (a msgh table, or a bare value). */
+static void split_error(lua_State *L, int idx, const char **msg, const char **tb) {
+    *tb = NULL;
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_rawgeti(L, idx, 1);
+        lua_rawgeti(L, idx, 2);         /* ..., msg, tb (stay on the stack while used) */
+        *msg = lua_tostring(L, -2);
+        *tb = lua_tostring(L, -1);
+    } else {
+        *msg = lua_tostring(L, idx);
+    }
+    if (!*msg) *msg = "(error object is not a string)";
+}
+
+/* Protected: the error path. Stack: frame, error object (or nil when frame->cmsg is set). Calls
+ * on_error (its result becomes the callback's) or reports on stderr. */
+static int error_path(lua_State *L) {
+    bridge_frame *f = lua_touserdata(L, 1);
+    cb_core *k = f->k;
+    const char *msg, *tb;
+    if (f->cmsg) {
+        msg = f->cmsg;
+        luaL_traceback(L, L, NULL, 1); /* where the main thread is: the native call that came in */
+        tb = lua_tostring(L, -1);
+    } else {
+        split_error(L, 2, &msg, &tb);
+    }
+    if (k->errref == LUA_NOREF) {
+        fprintf(stderr, "cffi: %s\n%s%s", msg, tb ? tb : "", tb ? "\n" : "");
+        return 0;
+    }
+    int top = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->errref);
+    lua_pushstring(L, msg);
+    if (tb) lua_pushstring(L, tb); else lua_pushnil(L);
+    lua_call(L, 2, 1);                 /* ..., on_error's result */
+    const char *expect = take_result(L, k, top + 1, f->ret);
+    if (expect)
+        return luaL_error(L, "on_error returned a bad result (%s expected, got %s)", expect,
+                          luaL_typename(L, top + 1));
+    f->done = true;
+    return 0;
+}
+
+/* The error path, entered with the error object on the top (or cmsg). Leaves the stack as it
+ * found it except for what the caller discards with lua_settop. */
+static void fail(lua_State *L, bridge_frame *f) {
+    int obj = lua_gettop(L);
+    if (!lua_checkstack(L, 8)) {
+        fputs("cffi: error in a callback, and no Lua stack left to report it\n", stderr);
+    } else {
+        lua_pushcfunction(L, msgh);       /* ..., obj, msgh */
+        lua_pushcfunction(L, error_path); /* ..., obj, msgh, error_path */
+        lua_pushlightuserdata(L, f);
+        if (f->cmsg) lua_pushnil(L); else lua_pushvalue(L, obj);
+        if (lua_pcall(L, 2, 0, obj + 1) != LUA_OK) {  /* on_error raised, or out of memory */
+            const char *msg, *tb;
+            split_error(L, lua_gettop(L), &msg, &tb);
+            fprintf(stderr, "cffi: error in on_error: %s\n%s%s", msg, tb ? tb : "",
+                    tb ? "\n" : "");
+        }
+    }
+    if (!f->done) write_default(f->k, f->ret);
+}
+
+static void bridge(void *ctx, void *ret, void *const *args) {
+    cb_core *k = ctx;
+    int saved_errno = errno;
+    if (!k->any_thread && !pthread_equal(pthread_self(), k->owner)) {
+        /* Not a single touch of the Lua state from here. */
+        fprintf(stderr, "cffi: called from a foreign thread (callback %s); returning the default\n",
+                cffi_sig_text(k->sig));
+        write_default(k, ret);
+        errno = saved_errno;
+        return;
+    }
+    lua_State *L = k->L;
+    int base = lua_gettop(L);
+    bridge_frame f = {k, ret, args, NULL, false};
+    k->depth++; /* keeps k alive if the Lua function frees its own callback */
+    if (k->once && k->called) {
+        f.cmsg = "called more than once";
+        fail(L, &f);
+    } else if (!lua_checkstack(L, k->nparams + 4)) {
+        f.cmsg = "Lua stack overflow entering a callback";
+        fail(L, &f);
+    } else {
+        k->called = true;
+        int st;
+        lua_pushcfunction(L, msgh);                       /* base+1: message handler */
+        if (k->str_args) {
+            lua_pushcfunction(L, call_protected);
+            lua_pushlightuserdata(L, &f);
+            st = lua_pcall(L, 1, 1, base + 1);
+        } else {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);  /* base+2: the function */
+            push_args(L, k, args);                        /* cannot raise: numbers and booleans */
+            st = lua_pcall(L, k->nparams, 1, base + 1);   /* base+2: result or error object */
+        }
+        if (st != LUA_OK) {
+            fail(L, &f);
+        } else if (k->result != CFFI_T_VOID) {
+            const char *expect = take_result(L, k, base + 2, ret);
+            if (expect) {
+                lua_pushfstring(L, "bad result (%s expected, got %s)", expect,
+                                luaL_typename(L, base + 2));
+                f.cmsg = lua_tostring(L, -1);
+                fail(L, &f);
+            }
+        }
+    }
+    lua_settop(L, base);
+    if (--k->depth == 0 && k->released) core_free(k);
+    errno = saved_errno;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The userdata.
+ */
+static lcallback *tocallback(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, CFFI_LUA_CALLBACK);
+}
+
+/* The one checked accessor for operations that need a live callback. */
+static lcallback *checklive(lua_State *L, int idx) {
+    lcallback *cb = tocallback(L, idx);
+    if (!cb->closure) luaL_error(L, "attempt to use a freed cffi.callback");
+    return cb;
+}
+
+void *cffi_lua_callback_code(void *ud) {
+    lcallback *cb = ud;
+    return cb->closure ? cb->code : NULL;
+}
+
+bool cffi_lua_callback_freed(lua_State *L, int idx) {
+    return tocallback(L, idx)->closure == NULL;
+}
+
+/* The one release: idempotent, safe on a half-built userdata. After it the address traps. */
+static void release(lua_State *L, lcallback *cb) {
+    cb_core *k = cb->core;
+    if (cb->closure) {
+        cffi_closure_set_default(cb->closure, &k->defval);
+        cffi_closure_free(cb->closure); /* the handler becomes the core's dead trap */
+        cb->closure = NULL;
+    }
+    if (!k) return;
+    cb->core = NULL;
+    luaL_unref(L, LUA_REGISTRYINDEX, k->fnref);
+    luaL_unref(L, LUA_REGISTRYINDEX, k->errref);
+    luaL_unref(L, LUA_REGISTRYINDEX, k->strref);
+    k->fnref = k->errref = k->strref = LUA_NOREF;
+    k->released = true;
+    if (k->depth == 0) core_free(k); /* else the running bridge frees it on the way out */
+}
+
+static int cb_free(lua_State *L) {
+    release(L, tocallback(L, 1));
+    return 0;
+}
+
+static int cb_gc(lua_State *L) {
+    lcallback *cb = tocallback(L, 1);
+    release(L, cb);
+    cb->sig = NULL; /* the cache may go first while the state closes */
+    return 0;
+}
+
+static int cb_tostring(lua_State *L) {
+    lcallback *cb = tocallback(L, 1);
+    if (!cb->sig || !cb->sig->sig) {
+        lua_pushfstring(L, CFFI_LUA_CALLBACK "<?>: %p (freed)", cb->code);
+        return 1;
+    }
+    lua_pushfstring(L, CFFI_LUA_CALLBACK "<%s %s>: %p%s", cffi_sig_text(cb->sig->sig),
+                    cffi_sig_convention(cb->sig->sig), cb->code, cb->closure ? "" : " (freed)");
+    return 1;
+}
+
+static int cb_addr(lua_State *L) {
+    lua_pushinteger(L, (lua_Integer)(uintptr_t)checklive(L, 1)->code);
+    return 1;
+}
+
+static int cb_ptr(lua_State *L) {
+    lua_pushlightuserdata(L, checklive(L, 1)->code);
+    return 1;
+}
+
+static int cb_signature(lua_State *L) {
+    lcallback *cb = tocallback(L, 1);
+    luaL_argcheck(L, cb->sig && cb->sig->sig, 1, "collected callback");
+    lua_pushstring(L, cffi_sig_text(cb->sig->sig));
+    return 1;
+}
+
+static int cb_convention(lua_State *L) {
+    lcallback *cb = tocallback(L, 1);
+    luaL_argcheck(L, cb->sig && cb->sig->sig, 1, "collected callback");
+    lua_pushstring(L, cffi_sig_convention(cb->sig->sig));
+    return 1;
+}
+
+static bool callable(lua_State *L, int idx) {
+    if (lua_type(L, idx) == LUA_TFUNCTION) return true;
+    if (luaL_getmetafield(L, idx, "__call") == LUA_TNIL) return false;
+    lua_pop(L, 1); /* the __call field */
+    return true;
+}
+
+static int cb_set(lua_State *L) {
+    lcallback *cb = checklive(L, 1);
+    if (!callable(L, 2)) cffi_lua_argfail(L, 2, 1, "set", "function");
+    lua_pushvalue(L, 2);
+    lua_rawseti(L, LUA_REGISTRYINDEX, cb->core->fnref); /* same slot: no new reference */
+    return 0;
+}
+
+static int cb_call(lua_State *L) {
+    lcallback *cb = checklive(L, 1);
+    /* Lua passes the callback itself first: the caller's argument #1 is stack index 2. */
+    return cffi_lua_callnative(L, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * cffi.wrap(fn, sig [, conv [, opts]])
+ */
+typedef struct wrap_opts {
+    int on_error;   /* stack index or 0 */
+    int defidx;     /* stack index of the default or 0 */
+    bool once, any_thread;
+} wrap_opts;
+
+static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *o,
+                       uint64_t *defval) {
+    memset(o, 0, sizeof *o);
+    *defval = 0;
+    if (lua_isnoneornil(L, idx)) return;
+    if (!lua_istable(L, idx)) cffi_lua_argfail(L, idx, idx, "wrap", "options table");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {                  /* ..., key, value */
+        int v = lua_gettop(L);
+        const char *key = lua_type(L, v - 1) == LUA_TSTRING ? lua_tostring(L, v - 1) : NULL;
+        if (!key) {
+            luaL_error(L, "bad argument #%d to 'wrap' (unknown option of type %s)", idx,
+                       luaL_typename(L, v - 1));
+        } else if (strcmp(key, "on_error") == 0) {
+            if (!callable(L, v))
+                luaL_error(L, "bad argument #%d to 'wrap' (option 'on_error': function expected, "
+                              "got %s)", idx, luaL_typename(L, v));
+            lua_pushvalue(L, v);                /* keep a copy below the iteration */
+            lua_insert(L, v - 1);
+            o->on_error = v - 1;
+            v++;
+        } else if (strcmp(key, "default") == 0) {
+            if (s->result == CFFI_T_VOID) {
+                if (!lua_isnil(L, v))
+                    luaL_error(L, "bad argument #%d to 'wrap' (option 'default' given for a void "
+                                  "callback)", idx);
+            } else {
+                const char *expect = cffi_lua_tonative(L, cffi_lua_getstate(L), v,
+                                                       (cffi_type)s->result, defval, false);
+                if (expect)
+                    luaL_error(L, "bad argument #%d to 'wrap' (option 'default': %s expected for "
+                                  "result type %s, got %s)", idx, expect,
+                               cffi_lua_typename((cffi_type)s->result), luaL_typename(L, v));
+            }
+        } else if (strcmp(key, "once") == 0) {
+            if (lua_type(L, v) != LUA_TBOOLEAN)
+                luaL_error(L, "bad argument #%d to 'wrap' (option 'once': boolean expected, got "
+                              "%s)", idx, luaL_typename(L, v));
+            o->once = lua_toboolean(L, v);
+        } else if (strcmp(key, "threads") == 0) {
+            const char *p = lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v) : "";
+            if (strcmp(p, "owner") == 0) o->any_thread = false;
+            else if (strcmp(p, "any") == 0) o->any_thread = true;
+            else
+                luaL_error(L, "bad argument #%d to 'wrap' (option 'threads': \"owner\" or \"any\" "
+                              "expected, got %s)", idx,
+                           lua_type(L, v) == LUA_TSTRING ? lua_tostring(L, v)
+                                                         : luaL_typename(L, v));
+        } else {
+            luaL_error(L, "bad argument #%d to 'wrap' (unknown option '%s'; expected on_error, "
+                          "default, once or threads)", idx, key);
+        }
+        lua_settop(L, v - 1);                   /* ..., key */
+    }
+}
+
+static int l_wrap(lua_State *L) {
+    const cffi_lua_state *S = cffi_lua_getstate(L);
+    if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "wrap");
+    lua_settop(L, 4);
+    wrap_opts o;
+    uint64_t defval;
+    check_opts(L, 4, s, &o, &defval); /* may leave on_error's copy at 5 */
+
+    /* The userdata first, empty: whatever fails below, __gc cleans up. */
+    lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 0);
+    memset(cb, 0, sizeof *cb);
+    cb->sig = s;
+    luaL_setmetatable(L, CFFI_LUA_CALLBACK);
+    int ud = lua_gettop(L);
+
+    cb_core *k = malloc(sizeof *k + s->nparams);
+    if (!k) return luaL_error(L, "wrap: not enough memory");
+    memset(k, 0, sizeof *k);
+    k->fnref = k->errref = k->strref = LUA_NOREF;
+    k->sig = cffi_sig_ref(s->sig);
+    cb->core = k;
+    k->L = S->main;
+    k->S = S;
+    k->owner = pthread_self();
+    k->any_thread = o.any_thread;
+    k->once = o.once;
+    k->result = s->result;
+    k->nparams = s->nparams;
+    k->defval = defval;
+    for (unsigned i = 0; i < s->nparams; i++) {
+        k->params[i] = s->params[i];
+        if (s->params[i] == CFFI_T_CSTR) k->str_args = true;
+    }
+    lua_pushvalue(L, 1);
+    k->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (o.on_error) {
+        lua_pushvalue(L, o.on_error);
+        k->errref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if (s->result == CFFI_T_CSTR || s->result == CFFI_T_CPTR) {
+        lua_pushboolean(L, 0); /* a placeholder holding the slot */
+        k->strref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+
+    cffi_closure *c = NULL;
+    cffi_status st = cffi_closure_new(s->sig, bridge, k, &c);
+    if (st != CFFI_OK) {
+        release(L, cb);
+        if (st == CFFI_EUNSUPPORTED || st == CFFI_EINVAL)
+            return luaL_argerror(L, 2, cffi_strerror(st));
+        luaL_pushfail(L);
+        lua_pushfstring(L, "cffi.wrap: %s", cffi_strerror(st));
+        return 2;
+    }
+    cb->closure = c;
+    cb->code = cffi_closure_code(c);
+    lua_settop(L, ud);
+    return 1;
+}
+
+static const luaL_Reg cb_meta[] = {
+    {"__gc", cb_gc},
+    {"__close", cb_free},
+    {"__tostring", cb_tostring},
+    {"__call", cb_call},
+    {NULL, NULL},
+};
+
+static const luaL_Reg cb_methods[] = {
+    {"addr", cb_addr},
+    {"ptr", cb_ptr},
+    {"set", cb_set},
+    {"free", cb_free},
+    {"close", cb_free},
+    {"signature", cb_signature},
+    {"convention", cb_convention},
+    {NULL, NULL},
+};
+
+static const luaL_Reg module_funcs[] = {{"wrap", l_wrap}, {NULL, NULL}};
+
+void cffi_lua_open_callback(lua_State *L) {
+    cffi_lua_newmeta(L, CFFI_LUA_CALLBACK, cb_meta, cb_methods);
+    cffi_lua_setfuncs(L, module_funcs);
+}

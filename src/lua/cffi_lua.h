@@ -1,0 +1,118 @@
+/*
+ * cffi_lua.h - what the files of the Lua binding share: the module state, the userdata type
+ * names, the signature cache and the Lua <-> native conversions.
+ *
+ * Every function of the module and every method carries the module state userdata as upvalue 1
+ * (luv's habit: no globals, so two lua_States in one process never see each other).
+ */
+#ifndef CFFI_LUA_H
+#define CFFI_LUA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "cffi.h"
+
+#define CFFI_LUA_CALLBACK "cffi.callback"
+#define CFFI_LUA_FUNCTION "cffi.function"
+#define CFFI_LUA_BUFFER "cffi.buffer"
+#define CFFI_LUA_LIBRARY "cffi.library"
+#define CFFI_LUA_SIG "cffi.sig"
+
+/* Uservalue slots of the module state userdata. */
+#define CFFI_LUA_UV_SIGCACHE 1  /* sig.."\0"..conv -> cffi.sig userdata */
+#define CFFI_LUA_UV_TYPECACHE 2 /* type name -> cffi_type (integer) */
+#define CFFI_LUA_UV_COUNT 2
+
+/* The module state, one per lua_State that required cffi. */
+typedef struct cffi_lua_state {
+    lua_State *main;          /* the main thread: callbacks always run there */
+    const void *mt_callback;  /* metatable identities, so conversions recognise our */
+    const void *mt_function;  /* userdata without a registry lookup */
+    const void *mt_buffer;
+} cffi_lua_state;
+
+#define cffi_lua_stateidx lua_upvalueindex(1)
+#define cffi_lua_getstate(L) ((cffi_lua_state *)lua_touserdata((L), cffi_lua_stateidx))
+
+/* A parsed signature as the binding keeps it: the core object plus the types in a flat array, so
+ * the per-call paths never call back into the core to learn them. */
+typedef struct cffi_lua_sig {
+    cffi_sig *sig;    /* one reference, released by __gc */
+    uint8_t result;   /* cffi_type */
+    uint8_t nparams;
+    uint8_t params[]; /* cffi_type each */
+} cffi_lua_sig;
+
+/* A cffi.function: a callable view of a native address, not owned. */
+typedef struct cffi_lua_function {
+    void *addr;
+    const cffi_lua_sig *sig; /* lives in the module state's cache */
+} cffi_lua_function;
+
+/* A cffi.buffer: zeroed bytes owned by the userdata itself (no __gc needed). */
+typedef struct cffi_lua_buffer {
+    size_t size;
+    size_t pad; /* data at offset 16: as aligned as Lua aligns the block (8 at least) */
+    unsigned char data[];
+} cffi_lua_buffer;
+
+/* The code address of a live cffi.callback userdata, NULL once freed. */
+void *cffi_lua_callback_code(void *ud);
+
+/* Which userdata a value is, by metatable identity (0 if none of ours). */
+enum { CFFI_LUA_NONE, CFFI_LUA_IS_CALLBACK, CFFI_LUA_IS_FUNCTION, CFFI_LUA_IS_BUFFER };
+int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx);
+
+/* module.c: parse (or fetch from the cache) the signature at sigidx with the convention at
+ * convidx (nil or absent: "C" or the one in the text). Raises on misuse, naming fname and the
+ * argument. Leaves nothing on the stack; the result lives as long as the module state. */
+const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, const char *fname);
+
+/* convert.c ------------------------------------------------------------------------------- */
+
+/* Short name of a type for messages ("int32_t", "pointer", ...). */
+const char *cffi_lua_typename(cffi_type t);
+
+/* Lua value at idx -> native value of type t written to out (cffi_type_size(t) bytes). Never
+ * raises. Returns NULL on success or the expectation that failed ("int32_t expected"). Strings
+ * are accepted for CSTR and CPTR only when allow_string; the pointer then lives as long as the
+ * Lua string does. */
+const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t,
+                              void *out, bool allow_string);
+
+/* Native value of type t at in -> pushed Lua value. Raises only on memory errors (strings). */
+void cffi_lua_push(lua_State *L, cffi_type t, const void *in);
+
+/* A pointer argument: integer, light userdata, nil (if nil_ok), callback, function view or buffer.
+ * Raises a luaL_argerror on anything else. *limit gets the buffer size (SIZE_MAX otherwise). */
+void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit);
+
+/* Raise "bad argument #shown to 'fname' (expect, got <type>)". */
+int cffi_lua_argfail(lua_State *L, int idx, int shown, const char *fname, const char *expect);
+
+/* Call fn through sig with the Lua values at [first, first+n) as arguments and push the result
+ * (nothing for void). Raises on a wrong argument count or type, naming fname and the argument
+ * number as the caller sees it (shown_first for the first parameter). Returns the results. */
+int cffi_lua_callnative(lua_State *L, const cffi_lua_sig *s, void *fn, int first, int shown_first,
+                        const char *fname);
+
+/* Opening the files' parts of the module: each adds its metatable (with the state upvalue on the
+ * stack top) and its module functions to the table at -2. */
+void cffi_lua_open_callback(lua_State *L);
+void cffi_lua_open_function(lua_State *L);
+void cffi_lua_open_buffer(lua_State *L);
+void cffi_lua_open_library(lua_State *L);
+void cffi_lua_open_memory(lua_State *L);
+
+/* Add funcs to the module table at -2, each with the state at -1 as upvalue 1. */
+void cffi_lua_setfuncs(lua_State *L, const luaL_Reg *funcs);
+
+/* Create a metatable (liolib's createmeta): __name, methods under __index, metamethods; every
+ * function gets the state (on the stack top at the call) as upvalue 1. Leaves nothing. */
+void cffi_lua_newmeta(lua_State *L, const char *name, const luaL_Reg *meta, const luaL_Reg *methods);
+
+#endif /* CFFI_LUA_H */

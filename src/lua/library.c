@@ -1,0 +1,84 @@
+/*
+ * library.c - cffi.load and the cffi.library userdata: a dlopen handle owned by Lua, closed by
+ * lib:close() or the GC (liolib's pattern: created empty, one idempotent release).
+ */
+#include "cffi_lua.h"
+
+#include <dlfcn.h>
+
+typedef struct llibrary {
+    void *handle; /* NULL when empty or closed */
+} llibrary;
+
+static llibrary *tolibrary(lua_State *L, int idx) {
+    return luaL_checkudata(L, idx, CFFI_LUA_LIBRARY);
+}
+
+static void release(llibrary *lib) {
+    if (lib->handle) dlclose(lib->handle);
+    lib->handle = NULL;
+}
+
+/* cffi.load(path) */
+static int l_load(lua_State *L) {
+    const char *path = luaL_checkstring(L, 1);
+    llibrary *lib = lua_newuserdatauv(L, sizeof *lib, 0);
+    lib->handle = NULL;
+    luaL_setmetatable(L, CFFI_LUA_LIBRARY);
+    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib->handle) {
+        const char *err = dlerror();
+        luaL_pushfail(L);
+        lua_pushfstring(L, "cannot load '%s': %s", path, err ? err : "unknown error");
+        return 2;
+    }
+    return 1;
+}
+
+static int lib_sym(lua_State *L) {
+    llibrary *lib = tolibrary(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    if (!lib->handle) return luaL_error(L, "attempt to use a closed cffi.library");
+    dlerror(); /* clear, so that NULL is told apart from an error */
+    void *p = dlsym(lib->handle, name);
+    const char *err = dlerror();
+    if (err || !p) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "symbol '%s' not found%s%s", name, err ? ": " : "", err ? err : "");
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)(uintptr_t)p);
+    return 1;
+}
+
+static int lib_close(lua_State *L) {
+    release(tolibrary(L, 1));
+    return 0;
+}
+
+static int lib_tostring(lua_State *L) {
+    llibrary *lib = tolibrary(L, 1);
+    if (lib->handle) lua_pushfstring(L, CFFI_LUA_LIBRARY ": %p", lib->handle);
+    else lua_pushliteral(L, CFFI_LUA_LIBRARY " (closed)");
+    return 1;
+}
+
+static const luaL_Reg lib_meta[] = {
+    {"__gc", lib_close},
+    {"__close", lib_close},
+    {"__tostring", lib_tostring},
+    {NULL, NULL},
+};
+
+static const luaL_Reg lib_methods[] = {
+    {"sym", lib_sym},
+    {"close", lib_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg module_funcs[] = {{"load", l_load}, {NULL, NULL}};
+
+void cffi_lua_open_library(lua_State *L) {
+    cffi_lua_newmeta(L, CFFI_LUA_LIBRARY, lib_meta, lib_methods);
+    cffi_lua_setfuncs(L, module_funcs);
+}

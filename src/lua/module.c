@@ -1,0 +1,224 @@
+/*
+ * module.c - luaopen_cffi: the module state, the signature cache, cffi.sym, cffi.conventions and
+ * cffi.type.
+ */
+#include "cffi_lua.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------------------------------
+ * Signatures: parsed once per (text, convention) and kept in the module state's cache table, so
+ * a repeated string costs one table lookup and never reaches the parser.
+ */
+static int sig_gc(lua_State *L) {
+    cffi_lua_sig *s = luaL_checkudata(L, 1, CFFI_LUA_SIG);
+    cffi_sig_free(s->sig); /* NULL-safe: a parse that failed left it empty */
+    s->sig = NULL;
+    return 0;
+}
+
+/* Message for a failed parse: the core's "col N: ..." with the text, or the status text. */
+static const char *sig_message(lua_State *L, cffi_status st, const char *text, const char *err) {
+    if (!*err) err = cffi_strerror(st);
+    return lua_pushfstring(L, "%s in \"%s\": %s", cffi_strerror(st), text, err);
+}
+
+/* The list of accepted convention names, for an error about an unknown one. */
+static const char *conv_list(lua_State *L) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (size_t i = 0, n = cffi_convention_count(); i < n; i++) {
+        const char *canon;
+        const char *name = cffi_convention_name(i, &canon);
+        if (i) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, name);
+    }
+    luaL_pushresult(&b);
+    return lua_tostring(L, -1);
+}
+
+const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, const char *fname) {
+    sigidx = lua_absindex(L, sigidx);
+    convidx = lua_absindex(L, convidx);
+    if (lua_type(L, sigidx) != LUA_TSTRING)
+        cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string expected");
+    const char *text = lua_tostring(L, sigidx);
+    const char *conv = NULL;
+    if (!lua_isnoneornil(L, convidx)) {
+        if (lua_type(L, convidx) != LUA_TSTRING)
+            cffi_lua_argfail(L, convidx, convidx, fname, "convention name expected");
+        conv = lua_tostring(L, convidx);
+    }
+    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
+    lua_pushvalue(L, sigidx);                                        /* cache, key parts */
+    lua_pushliteral(L, "\0");
+    if (conv) lua_pushvalue(L, convidx); else lua_pushliteral(L, "");
+    lua_concat(L, 3);                                                /* cache, key */
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, -3) == LUA_TUSERDATA) {                        /* cache, key, sig */
+        const cffi_lua_sig *s = lua_touserdata(L, -1);
+        lua_pop(L, 3); /* the cache keeps s alive */
+        return s;
+    }
+    lua_pop(L, 1);                                                   /* cache, key */
+
+    char err[256] = "";
+    cffi_sig *sig = NULL;
+    cffi_status st = cffi_sig_parse(text, conv, &sig, err, sizeof err);
+    switch (st) {
+    case CFFI_OK: break;
+    case CFFI_ENOMEM: luaL_error(L, "%s: out of memory parsing a signature", fname); break;
+    case CFFI_EBADCONV:
+        luaL_argerror(L, convidx,
+                      lua_pushfstring(L, "unknown calling convention '%s' here (%s; accepted: %s)",
+                                      conv ? conv : "C", *err ? err : cffi_strerror(st),
+                                      conv_list(L)));
+        break;
+    case CFFI_ECONVCLASH:
+        luaL_argerror(L, convidx, sig_message(L, st, text, err));
+        break;
+    default: luaL_argerror(L, sigidx, sig_message(L, st, text, err)); break;
+    }
+
+    size_t n = cffi_sig_nparams(sig);
+    /* Created empty first so that a memory error here still releases sig through __gc. */
+    cffi_lua_sig *s = lua_newuserdatauv(L, sizeof *s + n, 0);       /* cache, key, sig */
+    s->sig = NULL;
+    luaL_setmetatable(L, CFFI_LUA_SIG);
+    s->sig = sig;
+    s->result = (uint8_t)cffi_sig_result(sig);
+    s->nparams = (uint8_t)n;
+    for (size_t i = 0; i < n; i++) s->params[i] = (uint8_t)cffi_sig_param(sig, i);
+    lua_rawset(L, -3);                                               /* cache */
+    lua_pop(L, 1);
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Functions that belong to no userdata.
+ */
+static int l_sym(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    dlerror(); /* clear, so that a NULL below is told apart from a symbol whose value is NULL */
+    void *p = dlsym(RTLD_DEFAULT, name);
+    const char *err = dlerror();
+    if (err || !p) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "symbol '%s' not found%s%s", name, err ? ": " : "", err ? err : "");
+        return 2;
+    }
+    lua_pushinteger(L, (lua_Integer)(uintptr_t)p);
+    return 1;
+}
+
+static int l_conventions(lua_State *L) {
+    size_t n = cffi_convention_count();
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        const char *canon = NULL;
+        const char *name = cffi_convention_name(i, &canon);
+        if (!name) continue;
+        lua_pushstring(L, canon ? canon : name);
+        lua_setfield(L, -2, name);
+    }
+    return 1;
+}
+
+int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx) {
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return CFFI_LUA_NONE;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1); /* the metatable */
+    if (mt == S->mt_callback) return CFFI_LUA_IS_CALLBACK;
+    if (mt == S->mt_function) return CFFI_LUA_IS_FUNCTION;
+    if (mt == S->mt_buffer) return CFFI_LUA_IS_BUFFER;
+    return CFFI_LUA_NONE;
+}
+
+/* Declared in callback.c: whether a callback userdata has been released. */
+bool cffi_lua_callback_freed(lua_State *L, int idx);
+
+static int l_type(lua_State *L) {
+    luaL_checkany(L, 1);
+    switch (cffi_lua_kind(L, cffi_lua_getstate(L), 1)) {
+    case CFFI_LUA_IS_CALLBACK:
+        lua_pushstring(L, cffi_lua_callback_freed(L, 1) ? "freed callback" : "callback");
+        return 1;
+    case CFFI_LUA_IS_FUNCTION: lua_pushliteral(L, "function"); return 1;
+    case CFFI_LUA_IS_BUFFER: lua_pushliteral(L, "buffer"); return 1;
+    default: break;
+    }
+    if (luaL_testudata(L, 1, CFFI_LUA_LIBRARY)) {
+        lua_pushliteral(L, "library");
+        return 1;
+    }
+    luaL_pushfail(L);
+    return 1;
+}
+
+void cffi_lua_setfuncs(lua_State *L, const luaL_Reg *funcs) {
+    lua_pushvalue(L, -2);        /* M, state, M */
+    lua_pushvalue(L, -2);        /* M, state, M, state */
+    luaL_setfuncs(L, funcs, 1);  /* M, state, M */
+    lua_pop(L, 1);               /* M, state */
+}
+
+void cffi_lua_newmeta(lua_State *L, const char *name, const luaL_Reg *meta,
+                      const luaL_Reg *methods) {
+    int state = lua_gettop(L);
+    luaL_newmetatable(L, name); /* state, mt (reused if the module is opened twice) */
+    lua_pushvalue(L, state);
+    luaL_setfuncs(L, meta, 1);  /* metamethods, each with the state upvalue */
+    if (methods) {
+        lua_createtable(L, 0, 8);  /* state, mt, methods */
+        lua_pushvalue(L, state);
+        luaL_setfuncs(L, methods, 1);
+        lua_setfield(L, -2, "__index"); /* state, mt */
+    }
+    lua_pop(L, 1); /* state */
+}
+
+static const luaL_Reg module_funcs[] = {
+    {"sym", l_sym},
+    {"conventions", l_conventions},
+    {"type", l_type},
+    {NULL, NULL},
+};
+
+static const luaL_Reg sig_meta[] = {{"__gc", sig_gc}, {NULL, NULL}};
+
+static const void *meta_identity(lua_State *L, const char *name) {
+    luaL_getmetatable(L, name);
+    const void *p = lua_topointer(L, -1);
+    lua_pop(L, 1); /* the registry keeps the metatable, so the identity stays valid */
+    return p;
+}
+
+CFFI_API int luaopen_cffi(lua_State *L) {
+    luaL_checkversion(L);
+    lua_newtable(L);                                                     /* M */
+    cffi_lua_state *S = lua_newuserdatauv(L, sizeof *S, CFFI_LUA_UV_COUNT); /* M, state */
+    memset(S, 0, sizeof *S);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGCACHE);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_TYPECACHE);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);              /* M, state, main */
+    S->main = lua_tothread(L, -1);
+    lua_pop(L, 1);                                                       /* M, state */
+
+    cffi_lua_newmeta(L, CFFI_LUA_SIG, sig_meta, NULL);
+    cffi_lua_open_callback(L);
+    cffi_lua_open_function(L);
+    cffi_lua_open_buffer(L);
+    cffi_lua_open_library(L);
+    cffi_lua_open_memory(L);
+    S->mt_callback = meta_identity(L, CFFI_LUA_CALLBACK);
+    S->mt_function = meta_identity(L, CFFI_LUA_FUNCTION);
+    S->mt_buffer = meta_identity(L, CFFI_LUA_BUFFER);
+
+    luaL_setfuncs(L, module_funcs, 1);                                   /* M (state popped) */
+    lua_pushliteral(L, "0.1.0");
+    lua_setfield(L, -2, "_VERSION");
+    return 1;
+}
