@@ -1,0 +1,76 @@
+/*
+ * abi_x86.c - the four x86-32 conventions as facts for the generic placement loop, as GCC
+ * implements them on Linux (and mingw):
+ *
+ *   cdecl     every argument on the stack, caller pops
+ *   stdcall   every argument on the stack, callee pops
+ *   fastcall  the first two integer-class arguments of 32 bits or less, left to right, in ECX
+ *             then EDX; the rest on the stack; callee pops
+ *   thiscall  the first such argument in ECX; the rest on the stack; callee pops
+ *
+ * Stack arguments take 4-byte slots in order (64-bit integers and doubles take two, with no
+ * extra alignment). Floating arguments never go in registers and do not use one up. A 64-bit
+ * integer does not go in registers either, but GCC counts it against them: it uses up two
+ * (fastcall) or the one (thiscall) register, so an int after it goes on the stack, e.g.
+ * fastcall f(long long a, int b, int c) has a, b, c all on the stack and f(int a, long long b,
+ * int c) has a in ECX and b, c on the stack. That is the wide_uses_gprs fact. (MSVC would put b
+ * and c of the first example in ECX and EDX; cffi follows GCC, the compiler it is tested with.)
+ *
+ * Results: integers and pointers in EAX (EDX:EAX for 64-bit), float and double in st(0). The
+ * stub word tells the entry stub which, and how many bytes the callee pops (see frame.h).
+ */
+#include "internal.h"
+
+#include "frame.h"
+
+/* Assembly (entry_x86.S, call_x86.S): one entry stub and one call stub serve all four. */
+extern CFFI_HIDDEN const char cffi_x86_entry[];
+CFFI_HIDDEN void cffi_x86_call(void *fn, void *frame, const void *stack, size_t stack_bytes)
+    CFFI_DISPATCH_ABI;
+
+static void x86_finish(const cffi_abi *abi, cffi_plan *plan) {
+    (void)abi;
+    uintptr_t kind;
+    switch ((cffi_type)plan->ret_type) {
+    case CFFI_T_VOID: kind = X86_RET_VOID; break;
+    case CFFI_T_FLOAT:
+        kind = X86_RET_FLOAT;
+        plan->ret_offset = X86_FRAME_RET_FLOAT; /* a float, not a double, sits there */
+        break;
+    case CFFI_T_DOUBLE: kind = X86_RET_DOUBLE; break;
+    default: kind = X86_RET_INT; break;
+    }
+    plan->stub_word = (uintptr_t)plan->callee_pop << X86_STUB_POP_SHIFT | kind;
+}
+
+/* The facts all four share; only register count and who pops differ. */
+#define X86_ABI_COMMON                                                                            \
+    .fpr_count = 0, .gpr_max_size = 4, .shared_slots = 0, .stack_slot = 4,                       \
+    .gpr_offset = X86_FRAME_GPR, .fpr_offset = 0, .reg_size = 4,                                  \
+    .ret_int_offset = X86_FRAME_RET_INT, .ret_fp_offset = X86_FRAME_RET_DOUBLE,                   \
+    .frame_size = X86_FRAME_SIZE, .check = NULL, /* every scalar of the grammar fits */          \
+    .finish = x86_finish, .entry = cffi_x86_entry, .call = cffi_x86_call
+
+CFFI_HIDDEN const cffi_abi cffi_x86_abi_cdecl = {
+    .name = "cdecl", .gpr_count = 0, .callee_pops = 0, .wide_uses_gprs = 0, X86_ABI_COMMON,
+};
+
+CFFI_HIDDEN const cffi_abi cffi_x86_abi_stdcall = {
+    .name = "stdcall", .gpr_count = 0, .callee_pops = 1, .wide_uses_gprs = 0, X86_ABI_COMMON,
+};
+
+CFFI_HIDDEN const cffi_abi cffi_x86_abi_fastcall = {
+    .name = "fastcall", .gpr_count = 2, .callee_pops = 1, .wide_uses_gprs = 1, X86_ABI_COMMON,
+};
+
+CFFI_HIDDEN const cffi_abi cffi_x86_abi_thiscall = {
+    .name = "thiscall", .gpr_count = 1, .callee_pops = 1, .wide_uses_gprs = 1, X86_ABI_COMMON,
+};
+
+_Static_assert(X86_FRAME_RET_FLOAT + 8 <= X86_FRAME_SIZE &&
+                   X86_FRAME_RET_DOUBLE + 8 <= X86_FRAME_SIZE &&
+                   X86_FRAME_RET_INT + 8 <= X86_FRAME_SIZE,
+               "abi_x86.c: the dispatcher stores 8-byte result slots");
+_Static_assert((CFFI_MAX_PARAMS * 8) << X86_STUB_POP_SHIFT >> X86_STUB_POP_SHIFT ==
+                   CFFI_MAX_PARAMS * 8,
+               "abi_x86.c: the largest pop count fits the stub word");
