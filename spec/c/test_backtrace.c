@@ -34,7 +34,7 @@ static void tracing_handler(void *ctx, void *ret, void *const *args) {
 
 /* Linker-made bounds of the section the calling functions are placed in. */
 extern const char __start_cffi_bt_callers[], __stop_cffi_bt_callers[];
-#define CALLER __attribute__((noinline, noclone, section("cffi_bt_callers")))
+#define CALLER __attribute__((noinline, section("cffi_bt_callers")))
 
 static void *return_into_main; /* set by each caller: its return address into main */
 
