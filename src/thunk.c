@@ -12,6 +12,10 @@
  * Blocks are kept for the life of the process: a freed closure's address must go on trapping.
  * Freed records wait in a FIFO; a slot is reused only once more than CFFI_QUARANTINE others wait
  * behind it, so memory stays bounded by the peak number of live closures plus the quarantine.
+ *
+ * Writing every thunk of a block up front also keeps fork() safe: the code views are shared with
+ * a child (jit/os.h), and since neither process ever writes them again, neither can change the
+ * other's code; records are ordinary private memory.
  */
 #include "internal.h"
 #include "jit/os.h"
