@@ -145,7 +145,8 @@ static int error_path(lua_State *L) {
     lua_call(L, 2, 1);                 /* ..., on_error's result */
     const char *expect = take_result(L, k, top + 1, f->ret);
     if (expect)
-        return luaL_error(L, "on_error returned a bad result (%s expected, got %s)", expect,
+        return luaL_error(L, "on_error returned a bad result (%s expected, got %s)",
+                          cffi_sig_result_text(k->sig) ? cffi_sig_result_text(k->sig) : expect,
                           luaL_typename(L, top + 1));
     f->done = true;
     return 0;
@@ -211,7 +212,8 @@ static void bridge(void *ctx, void *ret, void *const *args) {
         } else if (k->result != CFFI_T_VOID) {
             const char *expect = take_result(L, k, base + 2, ret);
             if (expect) {
-                lua_pushfstring(L, "bad result (%s expected, got %s)", expect,
+                const char *spelled = cffi_sig_result_text(k->sig);
+                lua_pushfstring(L, "bad result (%s expected, got %s)", spelled ? spelled : expect,
                                 luaL_typename(L, base + 2));
                 f.cmsg = lua_tostring(L, -1);
                 fail(L, &f);
@@ -373,7 +375,7 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
                 if (expect)
                     luaL_error(L, "bad argument #%d to 'wrap' (option 'default': %s expected for "
                                   "result type %s, got %s)", idx, expect,
-                               cffi_lua_typename((cffi_type)s->result), luaL_typename(L, v));
+                               cffi_sig_result_text(s->sig), luaL_typename(L, v));
             }
         } else if (strcmp(key, "once") == 0) {
             if (lua_type(L, v) != LUA_TBOOLEAN)

@@ -193,37 +193,6 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
     return p;
 }
 
-/* The spelling of parameter i in the normal form of a signature ("int(int a, const char *)"):
- * the text between top-level commas of the last parenthesised group. Pushes it, or nil. */
-static void push_param_spelling(lua_State *L, const char *text, size_t i) {
-    size_t len = strlen(text);
-    if (len < 2 || text[len - 1] != ')') goto none;
-    size_t open = len - 1;
-    int depth = 0;
-    for (;;) { /* back to the '(' that closes with the final ')' */
-        if (text[open] == ')') depth++;
-        else if (text[open] == '(' && --depth == 0) break;
-        if (open == 0) goto none;
-        open--;
-    }
-    const char *p = text + open + 1, *end = text + len - 1, *start = p;
-    size_t n = 0;
-    depth = 0;
-    for (; p <= end; p++) {
-        if (p == end || (*p == ',' && depth == 0)) {
-            if (n++ == i) {
-                while (start < p && *start == ' ') start++;
-                lua_pushlstring(L, start, (size_t)(p - start));
-                return;
-            }
-            start = p + 1;
-        } else if (*p == '(') depth++;
-        else if (*p == ')') depth--;
-    }
-none:
-    lua_pushnil(L);
-}
-
 int cffi_lua_callnative(lua_State *L, const cffi_lua_sig *s, void *fn, int first, int shown_first,
                         const char *fname) {
     const cffi_lua_state *S = cffi_lua_getstate(L);
@@ -239,8 +208,8 @@ int cffi_lua_callnative(lua_State *L, const cffi_lua_sig *s, void *fn, int first
     for (int i = 0; i < given; i++) {
         const char *expect = cffi_lua_tonative(L, S, first + i, s->params[i], &vals[i], true);
         if (expect) {
-            push_param_spelling(L, cffi_sig_text(s->sig), (size_t)i);
-            if (lua_isstring(L, -1)) expect = lua_tostring(L, -1);
+            const char *spelled = cffi_sig_param_text(s->sig, (size_t)i);
+            if (spelled) expect = spelled; /* "unsigned int" says more than "uint32_t" */
             cffi_lua_argfail(L, first + i, shown_first + i, fname, expect);
         }
         args[i] = &vals[i];

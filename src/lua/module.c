@@ -70,10 +70,11 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     case CFFI_OK: break;
     case CFFI_ENOMEM: luaL_error(L, "%s: out of memory parsing a signature", fname); break;
     case CFFI_EBADCONV:
+        /* The core's message names the accepted conventions; say them if it did not. */
         luaL_argerror(L, convidx,
-                      lua_pushfstring(L, "unknown calling convention '%s' here (%s; accepted: %s)",
-                                      conv ? conv : "C", *err ? err : cffi_strerror(st),
-                                      conv_list(L)));
+                      *err ? lua_pushstring(L, err)
+                           : lua_pushfstring(L, "unknown calling convention '%s' (accepted here: "
+                                                "%s)", conv ? conv : "C", conv_list(L)));
         break;
     case CFFI_ECONVCLASH:
         luaL_argerror(L, convidx, sig_message(L, st, text, err));
