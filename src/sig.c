@@ -309,6 +309,7 @@ typedef struct parser {
     token *toks;
     size_t pos;
     size_t depth;          /* parameter lists we are inside of */
+    size_t nesting;        /* parameter lists and parenthesized declarators we are inside of */
     block *blocks;
     cffi_status status;    /* the first failure; later ones are consequences */
     char *errbuf;
@@ -660,7 +661,19 @@ static node *parse_specifiers(parser *p, const char *what) {
 
 /* ---------------------------------------------------------------------------------------------
  * Declarators: pointers, parenthesized declarators and parameter lists, as C reads them.
+ *
+ * Parsing and printing recurse once per nesting level and per pointer, so both are bounded:
+ * a text from a script must not be able to exhaust the stack.
  */
+#define MAX_NESTING 32
+#define MAX_POINTERS 16
+
+static bool enter_nesting(parser *p, const token *at) {
+    if (++p->nesting <= MAX_NESTING) return true;
+    fail_at(p, CFFI_EBADSIG, at->col, "declarator nested too deeply (at most %d levels)",
+            MAX_NESTING);
+    return false;
+}
 static node *parse_declarator(parser *p, node *type);
 
 static node *parse_declaration(parser *p, const char *what) {
@@ -674,21 +687,24 @@ static void drop_top_qualifiers(node *n) { n->quals = 0; }
 
 /* "(params)" with the current token on '(' . */
 static node **parse_params(parser *p, size_t *count, size_t *varargs_col) {
-    p->pos++;
-    p->depth++;
     *count = 0;
     *varargs_col = 0;
+    if (!enter_nesting(p, tok(p))) return NULL;
+    p->pos++;
+    p->depth++;
     node **params = parser_alloc(p, (CFFI_MAX_PARAMS + 1) * sizeof *params);
     if (!params) return NULL;
     /* "()" and "(void)" both mean no parameters. */
     if (tok(p)->kind == TK_RPAREN) {
         p->pos++;
         p->depth--;
+        p->nesting--;
         return params;
     }
     if (tok(p)->kw == KW_VOID && tok(p)->kind == TK_IDENT && peek(p, 1)->kind == TK_RPAREN) {
         p->pos += 2;
         p->depth--;
+        p->nesting--;
         return params;
     }
     for (;;) {
@@ -736,6 +752,7 @@ static node **parse_params(parser *p, size_t *count, size_t *varargs_col) {
         return NULL;
     }
     p->depth--;
+    p->nesting--;
     return params;
 }
 
@@ -768,12 +785,17 @@ static bool opens_declarator(const parser *p) {
 static node *parse_declarator(parser *p, node *type) {
     /* Pointers, each with its own qualifiers; conventions may sit between them (MSVC writes
      * `int (__stdcall *)(int)`, GCC accepts attributes there too). */
-    for (;;) {
+    for (size_t pointers = 0;;) {
         if (take_convention(p)) {
             if (p->status != CFFI_OK) return NULL;
             continue;
         }
         if (tok(p)->kind != TK_STAR) break;
+        if (++pointers > MAX_POINTERS) {
+            fail_at(p, CFFI_EBADSIG, tok(p)->col, "too many '*' (at most %d in a row)",
+                    MAX_POINTERS);
+            return NULL;
+        }
         node *ptr = new_node(p, N_PTR, type->col);
         if (!ptr) return NULL;
         ptr->target = type;
@@ -791,6 +813,7 @@ static node *parse_declarator(parser *p, node *type) {
         /* C reads `T (D)(params)` inside out: the suffixes after the parentheses apply to T
          * first, and D then applies to that. Skip over D, parse the suffixes, come back. */
         const token *open = tok(p);
+        if (!enter_nesting(p, open)) return NULL;
         size_t inner = p->pos + 1, level = 0;
         do {
             const token *t = tok(p);
@@ -815,6 +838,7 @@ static node *parse_declarator(parser *p, node *type) {
             fail_expected(p, CFFI_EBADSIG, tok(p), "expected ')'");
             return NULL;
         }
+        p->nesting--;
         p->pos = after;
         return type;
     }

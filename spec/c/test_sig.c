@@ -205,6 +205,11 @@ static void test_valid_signatures(void) {
         }
         CHECK(cffi_sig_param(sig, c->nparams) == CFFI_T_VOID);
         CHECK(cffi_sig_param_text(sig, c->nparams) == NULL);
+        /* The normal form is itself a spelling of the same signature. */
+        cffi_sig *again = parse_ok(cffi_sig_text(sig), NULL);
+        CHECK_MSG(again == sig, "\"%s\" does not parse back to the same signature",
+                  cffi_sig_text(sig));
+        cffi_sig_free(again);
         CHECK_STR(cffi_sig_convention(sig), cffi_convention_canonical("C"));
         cffi_sig_free(sig);
     }
@@ -247,6 +252,30 @@ static void test_many_params(void) {
                       "param %zu is %d", i, cffi_sig_param(sig, i));
         cffi_sig_free(sig);
     }
+
+    /* Nesting and pointer depth are bounded (a script's text must not exhaust the stack). */
+    char err_limit[128];
+    cffi_sig *limited;
+    used = (size_t)snprintf(text, sizeof text, "int");
+    for (int i = 0; i < 40; i++) used += (size_t)snprintf(text + used, sizeof text - used, "(*");
+    for (int i = 0; i < 40; i++) used += (size_t)snprintf(text + used, sizeof text - used, ")");
+    snprintf(text + used, sizeof text - used, "(int)");
+    CHECK(cffi_sig_parse(text, NULL, &limited, err_limit, sizeof err_limit) == CFFI_EBADSIG);
+    CHECK_STR(err_limit, "col 68: declarator nested too deeply (at most 32 levels)");
+    /* 20 levels is fine: int(int) returning a pointer to a function returning a pointer ... */
+    text[3 + 2 * 20] = '\0';
+    strcat(text, "(int)");
+    for (int i = 0; i < 20; i++) strcat(text, ")(void)");
+    limited = parse_ok(text, NULL);
+    CHECK(limited && cffi_sig_result(limited) == CFFI_T_PTR);
+    cffi_sig_free(limited);
+    CHECK(cffi_sig_parse("void(int *****************)", NULL, &limited, err_limit,
+                         sizeof err_limit) == CFFI_EBADSIG);
+    CHECK_STR(err_limit, "col 26: too many '*' (at most 16 in a row)");
+    limited = parse_ok("void(int ****************)", NULL);
+    CHECK(limited && cffi_sig_param(limited, 0) == CFFI_T_PTR);
+    CHECK_STR(cffi_sig_param_text(limited, 0), "int ****************");
+    cffi_sig_free(limited);
 
     build_params(text, sizeof text, CFFI_MAX_PARAMS + 1, "int");
     char err[128] = "";
