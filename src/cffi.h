@@ -196,6 +196,263 @@ typedef struct cffi_jit_stats {
 CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
 
 /* ---------------------------------------------------------------------------------------------
+ * Typed thunks (closure-ffi's BareFn, BareFnMut, BareFnOnce): zero-marshalling bare function
+ * pointers for a signature known at compile time.
+ *
+ *   static int add(void *ctx, int a, int b) { return *(int *)ctx + a + b; }
+ *   CFFI_BAREFN(add2, stdcall, int, (int a, int b), (a, b))   // at file scope
+ *   ...
+ *   cffi_barefn *t;
+ *   if (add2_new(add, &base, &t) != CFFI_OK) ... cffi_last_reloc_error() ...
+ *   add2_bare f = add2_code(t);      // int (stdcall *)(int, int)
+ *   f(2, 3);                         // runs add(&base, 2, 3)
+ *   cffi_barefn_free(t);
+ *
+ * CFFI_BAREFN(NAME, CONV, RET, PARAMS, ARGS) defines, at file scope:
+ *   NAME_bare   the bare function pointer type RET (CONV *)(PARAMS)
+ *   NAME_fn     the handler type RET (*)(void *ctx, PARAMS), the C convention
+ *   NAME_new(NAME_fn fn, void *ctx, cffi_barefn **out)   a new thunk calling fn(ctx, args...)
+ *   NAME_code(const cffi_barefn *)   cffi_barefn_code with the bare type
+ *   NAME_static(NAME_bare f)         the identity, type-checked: a function that already has the
+ *                                    bare signature (a "non-capturing closure") needs no thunk.
+ * PARAMS is a parenthesized parameter list with names and at least one parameter; ARGS lists the
+ * same names in parentheses. A thunk of no parameters is CFFI_BAREFN0(NAME, CONV, RET), with
+ * NAME_fn = RET (*)(void *ctx). RET is any scalar type or void, spelled so that `(RET)0` is its
+ * zero value (use a typedef for a function pointer type).
+ *
+ * CONV is a bare token: C, cdecl, stdcall, fastcall, thiscall, sysv64, win64, system, efiapi
+ * (aapcs on 32-bit ARM), meaning what cffi_sig_parse's conventions mean on the target; one with
+ * no meaning there (win64 on i386) does not compile (CFFI_CONV_ATTR_win64 is undeclared).
+ *
+ * Flavours:
+ *   CFFI_BAREFN(...)       may run any number of times, re-entrantly, from any thread;
+ *   CFFI_BAREFN_MUT(...)   a call that starts while another call of the same thunk is running
+ *                          (re-entrant or concurrent) is caught and does not run fn;
+ *   CFFI_BAREFN_ONCE(...)  only the first call runs fn; every later call is caught.
+ *   (and CFFI_BAREFN0_MUT, CFFI_BAREFN0_ONCE)
+ * A caught call, and a call through a freed thunk, reports through the barefn hook (default:
+ * one line "cffi: <NAME>: <what>" on stderr) and returns (RET)0.
+ *
+ * How it works: NAME's template is a compiled function with the bare signature whose body starts
+ * with CFFI_BAREFN_RECORD, a small inline-assembly block with marked data slots that puts the
+ * thunk's record in a register and jumps back into the template. At the first NAME_new the
+ * template's prologue (everything before the block) is relocated once into a position-independent
+ * image (cffi_last_reloc_error() names an instruction that cannot be moved: CFFI_ERELOC); each
+ * thunk is a copy of that image in executable memory with its record's address stored in a slot.
+ * A call costs the copied prologue, two jumps and the loads of fn and ctx.
+ */
+typedef struct cffi_barefn cffi_barefn;
+
+/* What a thunk's code reads on each call; the first member of every cffi_barefn. Public only so
+ * that templates compiled in the user's program can read it. */
+typedef struct cffi_barefn_rec {
+    void *fn;       /* RET (*)(void *ctx, PARAMS) */
+    void *ctx;
+    unsigned state; /* BareFnMut: 1 while a call runs. BareFnOnce: 1 once called. */
+    unsigned kind;  /* cffi_barefn_kind */
+} cffi_barefn_rec;
+
+typedef enum cffi_barefn_kind {
+    CFFI_BAREFN_KIND_PLAIN = 0,
+    CFFI_BAREFN_KIND_MUT,
+    CFFI_BAREFN_KIND_ONCE
+} cffi_barefn_kind;
+
+typedef enum cffi_barefn_event {
+    CFFI_BAREFN_EV_REENTERED = 1, /* BareFnMut: called while a call of it was running */
+    CFFI_BAREFN_EV_CALLED_TWICE,  /* BareFnOnce: called more than once */
+    CFFI_BAREFN_EV_FREED          /* any flavour: called after cffi_barefn_free */
+} cffi_barefn_event;
+
+/* A template: static in the program that expands CFFI_BAREFN. code must start with the function's
+ * prologue and contain CFFI_BAREFN_RECORD before any other use of the record. trap has the type
+ * RET (*)(void *record, PARAMS): it reports CFFI_BAREFN_EV_FREED for the record and returns 0. */
+typedef struct cffi_barefn_template {
+    const void *code;
+    void *trap;
+    const char *name;
+    cffi_barefn_kind kind;
+    void *cache; /* owned by the library: the relocated image, computed once */
+} cffi_barefn_template;
+
+/* A new thunk of template t calling fn(ctx, ...). On failure *out is NULL; CFFI_ERELOC and
+ * CFFI_ENOEXEC come with a message in cffi_last_reloc_error() and, if errlen > 0, in errbuf.
+ * A template whose prologue cannot be relocated fails the same way every time. */
+CFFI_API cffi_status cffi_barefn_new(cffi_barefn_template *t, void *fn, void *ctx,
+                                     cffi_barefn **out);
+CFFI_API cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx,
+                                        cffi_barefn **out, char *errbuf, size_t errlen);
+/* The calling thread's message for its last failed thunk creation ("" if none). */
+CFFI_API const char *cffi_last_reloc_error(void);
+/* The bare function pointer (NULL for NULL). */
+CFFI_API void *cffi_barefn_code(const cffi_barefn *b);
+/* Release the thunk. Its address stays safe: a call through it reports CFFI_BAREFN_EV_FREED and
+ * returns 0, until the address is reused by a thunk of the same template, which happens only after
+ * CFFI_QUARANTINE other thunks of that template have been freed after it. Freeing a thunk while
+ * another thread is inside it is the caller's race. NULL is ignored. */
+CFFI_API void cffi_barefn_free(cffi_barefn *b);
+
+/* Called for every caught call: b is the thunk, name the NAME of its CFFI_BAREFN. The default hook
+ * writes "cffi: <name>: <cffi_barefn_event_text(ev)>" to stderr; NULL restores it. The hook runs
+ * on the calling thread, inside the thunk, and must not free thunks. */
+typedef void (*cffi_barefn_hook)(const cffi_barefn *b, const char *name, cffi_barefn_event ev);
+CFFI_API void cffi_set_barefn_hook(cffi_barefn_hook hook);
+CFFI_API const char *cffi_barefn_event_text(cffi_barefn_event ev);
+/* Templates call this for a caught call (record is the thunk's cffi_barefn_rec). */
+CFFI_API void cffi_barefn_report(cffi_barefn_rec *record, cffi_barefn_event ev);
+
+/* Disassemble the code at `code` (a thunk, a hook target) into buf, one instruction per line,
+ * "0x<address>: <mnemonic> <operands>", stopping after the first unconditional jmp or ret, an
+ * undecodable byte, max_bytes, or when buf is full (a line is written whole or not at all). buf is
+ * always terminated if len > 0. Returns the number of code bytes described. */
+CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len);
+
+/* Calling convention names as function attributes for this target. */
+#if defined(__x86_64__) && defined(_WIN32)
+#define CFFI_CONV_ATTR_C
+#define CFFI_CONV_ATTR_cdecl
+#define CFFI_CONV_ATTR_stdcall
+#define CFFI_CONV_ATTR_fastcall
+#define CFFI_CONV_ATTR_thiscall
+#define CFFI_CONV_ATTR_system
+#define CFFI_CONV_ATTR_efiapi
+#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
+#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
+#elif defined(__x86_64__)
+#define CFFI_CONV_ATTR_C
+#define CFFI_CONV_ATTR_cdecl
+#define CFFI_CONV_ATTR_stdcall
+#define CFFI_CONV_ATTR_fastcall
+#define CFFI_CONV_ATTR_thiscall
+#define CFFI_CONV_ATTR_system
+#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
+#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
+#define CFFI_CONV_ATTR_efiapi __attribute__((ms_abi))
+#elif defined(__i386__)
+#define CFFI_CONV_ATTR_C __attribute__((cdecl))
+#define CFFI_CONV_ATTR_cdecl __attribute__((cdecl))
+#define CFFI_CONV_ATTR_stdcall __attribute__((stdcall))
+#define CFFI_CONV_ATTR_fastcall __attribute__((fastcall))
+#define CFFI_CONV_ATTR_thiscall __attribute__((thiscall))
+#define CFFI_CONV_ATTR_efiapi __attribute__((cdecl))
+#ifdef _WIN32
+#define CFFI_CONV_ATTR_system __attribute__((stdcall))
+#else
+#define CFFI_CONV_ATTR_system __attribute__((cdecl))
+#endif
+#else
+#define CFFI_CONV_ATTR_C
+#define CFFI_CONV_ATTR_cdecl
+#define CFFI_CONV_ATTR_system
+#define CFFI_CONV_ATTR_efiapi
+#if defined(__arm__)
+#define CFFI_CONV_ATTR_aapcs __attribute__((pcs("aapcs")))
+#endif
+#endif
+
+/* CFFI_BAREFN_RECORD(var): the template block. Puts the thunk's cffi_barefn_rec * in var. Its
+ * bytes are a fixed pattern the library looks for; a copy of the block follows each relocated
+ * prologue with its two slots filled in. Only reached in copies: the template itself is never
+ * called (its slots hold non-canonical addresses, so running it faults at once). */
+#if defined(__x86_64__)
+#define CFFI_BAREFN_X64_RECORD_MAGIC 0xCFF1BAEF0000CAFE /* record slot before patching */
+#define CFFI_BAREFN_X64_BACK_MAGIC 0xCFF1BAEF0000BACC   /* jump-back slot before patching */
+#define CFFI__STR2(x) #x
+#define CFFI__STR(x) CFFI__STR2(x)
+#define CFFI_BAREFN_RECORD(var)                                                                   \
+    __asm__ volatile(/* movabs: the record slot is this instruction's 64-bit immediate */         \
+                     "movabsq $" CFFI__STR(CFFI_BAREFN_X64_RECORD_MAGIC) ", %0\n\t"              \
+                     /* back into the compiled template, through the slot below */                \
+                     "jmpq *1f(%%rip)\n\t"                                                        \
+                     "1: .quad " CFFI__STR(CFFI_BAREFN_X64_BACK_MAGIC) "\n\t"                     \
+                     /* landing pad of that indirect jump (CET indirect branch tracking) */       \
+                     "endbr64"                                                                    \
+                     : "=a"(var))
+#else
+#define CFFI_BAREFN_RECORD(var) _Static_assert(0, "cffi: typed thunks are not ported to this target")
+#endif
+
+#if defined(__has_attribute)
+#if __has_attribute(noipa)
+#define CFFI__BAREFN_NOIPA __attribute__((noipa))
+#endif
+#endif
+#ifndef CFFI__BAREFN_NOIPA
+#define CFFI__BAREFN_NOIPA __attribute__((noinline))
+#endif
+
+#define CFFI__UNPAREN(...) __VA_ARGS__
+
+/* Leave a BareFnMut call (run by the cleanup attribute after the handler returns). */
+static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
+    __atomic_store_n(&(*r)->state, 0u, __ATOMIC_RELEASE);
+}
+
+#define CFFI__BAREFN_BODY_PLAIN(NAME, RET, CALLARGS)                                              \
+    return ((NAME##_fn)cffi__r->fn) CALLARGS;
+#define CFFI__BAREFN_BODY_MUT(NAME, RET, CALLARGS)                                                \
+    if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQUIRE) != 0, 0)) {  \
+        cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_REENTERED);                                    \
+        return (RET)0;                                                                            \
+    }                                                                                             \
+    cffi_barefn_rec *cffi__busy __attribute__((cleanup(cffi__barefn_leave))) = cffi__r;           \
+    return ((NAME##_fn)cffi__busy->fn) CALLARGS;
+#define CFFI__BAREFN_BODY_ONCE(NAME, RET, CALLARGS)                                               \
+    if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQ_REL) != 0, 0)) {  \
+        cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_CALLED_TWICE);                                 \
+        return (RET)0;                                                                            \
+    }                                                                                             \
+    return ((NAME##_fn)cffi__r->fn) CALLARGS;
+
+/* `return (void)expr;` is how one body serves void and non-void results: a GNU extension that
+ * -Wpedantic would flag, hence the pragmas. */
+#define CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, FNPARAMS, CALLARGS, BODY, KIND)              \
+    _Pragma("GCC diagnostic push")                                                                \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                              \
+    _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                                      \
+    typedef RET (CFFI_CONV_ATTR_##CONV *NAME##_bare) PARAMS;                                     \
+    typedef RET (*NAME##_fn) FNPARAMS;                                                            \
+    static RET NAME##__trap FNPARAMS {                                                            \
+        cffi_barefn_report((cffi_barefn_rec *)cffi__ctx, CFFI_BAREFN_EV_FREED);                   \
+        return (RET)0;                                                                            \
+    }                                                                                             \
+    static CFFI__BAREFN_NOIPA RET CFFI_CONV_ATTR_##CONV NAME##__template PARAMS {                 \
+        cffi_barefn_rec *cffi__r;                                                                 \
+        CFFI_BAREFN_RECORD(cffi__r);                                                              \
+        BODY(NAME, RET, CALLARGS)                                                                 \
+    }                                                                                             \
+    static cffi_barefn_template NAME##__tdesc __attribute__((unused)) = {                        \
+        (const void *)NAME##__template, (void *)NAME##__trap, #NAME, KIND, 0};                    \
+    __attribute__((unused)) static inline cffi_status NAME##_new(NAME##_fn fn, void *ctx,         \
+                                                                 cffi_barefn **out) {            \
+        return cffi_barefn_new(&NAME##__tdesc, (void *)fn, ctx, out);                             \
+    }                                                                                             \
+    __attribute__((unused)) static inline NAME##_bare NAME##_code(const cffi_barefn *b) {        \
+        return (NAME##_bare)cffi_barefn_code(b);                                                  \
+    }                                                                                             \
+    __attribute__((unused)) static inline NAME##_bare NAME##_static(NAME##_bare f) { return f; } \
+    _Pragma("GCC diagnostic pop")
+
+#define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND)                                 \
+    CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, (void *cffi__ctx, CFFI__UNPAREN PARAMS),        \
+                        (cffi__r->ctx, CFFI__UNPAREN ARGS), BODY, KIND)
+#define CFFI__BAREFN_0(NAME, CONV, RET, BODY, KIND)                                               \
+    CFFI__BAREFN_DEFINE(NAME, CONV, RET, (void), (void *cffi__ctx), (cffi__r->ctx), BODY, KIND)
+
+#define CFFI_BAREFN(NAME, CONV, RET, PARAMS, ARGS)                                                \
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN)
+#define CFFI_BAREFN_MUT(NAME, CONV, RET, PARAMS, ARGS)                                            \
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT)
+#define CFFI_BAREFN_ONCE(NAME, CONV, RET, PARAMS, ARGS)                                           \
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE)
+#define CFFI_BAREFN0(NAME, CONV, RET)                                                             \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN)
+#define CFFI_BAREFN0_MUT(NAME, CONV, RET)                                                         \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT)
+#define CFFI_BAREFN0_ONCE(NAME, CONV, RET)                                                        \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE)
+
+/* ---------------------------------------------------------------------------------------------
  * The Lua 5.4 binding: `require "cffi"`. Declared without lua.h so that C-only users need not
  * have it; the Lua module (cffi.so) and static hosts define it.
  */

@@ -1,0 +1,256 @@
+/*
+ * barefn.c - typed zero-marshalling thunks (BareFn, BareFnMut, BareFnOnce).
+ *
+ * A template (see CFFI_BAREFN in cffi.h) is a compiled function with the bare signature whose body
+ * starts with the CFFI_BAREFN_RECORD block. The first thunk of a template relocates the template's
+ * prologue (the code before the block) into a position-independent image, followed by a copy of
+ * the block whose jump-back slot points at the landing pad after the block in the template. Every
+ * thunk is that image in executable memory with its record's address in the record slot: a copy
+ * and one store. Calls run the relocated prologue, put the record in the block's register and
+ * continue in the compiled template, which calls record->fn(record->ctx, args...).
+ *
+ * Memory: thunk code is bump-allocated from blocks of executable memory shared by all templates
+ * (written through the blocks' RW view, run through their RX view). A thunk's code and record stay
+ * paired for the life of the process: a freed thunk's record switches to the template's trap
+ * (which reports and returns zero) and joins its template's free list, and the pair is handed out
+ * again, code untouched, only once CFFI_QUARANTINE later thunks of the template were freed.
+ */
+#include "reloc/reloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cffi_barefn {
+    cffi_barefn_rec rec; /* MUST be first: the thunk's code holds this address */
+    cffi_barefn_template *tpl;
+    void *code;          /* executable address of the thunk */
+    bool dead;           /* freed (read by the report path, racing with nothing but a reuse) */
+    struct cffi_barefn *next_free;
+};
+_Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk's address");
+
+/* Per template, computed once (status != CFFI_OK caches a permanent failure). */
+typedef struct tpl_cache {
+    cffi_status status;
+    char msg[256];
+    uint8_t *image;     /* relocated prologue + block with the back slot filled in */
+    size_t image_len;
+    size_t record_at;   /* offset of the record slot in the image */
+    cffi_barefn *free_head, *free_tail;
+    size_t free_count;
+} tpl_cache;
+
+enum {
+    TEMPLATE_SCAN_LIMIT = 1024,   /* the block must start within this many bytes of the entry */
+    ARENA_BLOCK_SIZE = 64 * 1024, /* a multiple of every page size we run on */
+    SLOT_ALIGN = 16,              /* thunk entries on a fetch-friendly boundary */
+};
+
+/* One lock for template caches, the code arena and the free lists: creation is not a hot path,
+ * and after the first thunk of a template it is a copy and a store under this lock. */
+static pthread_mutex_t barefn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint8_t *rx, *rw;
+    size_t used, size;
+} arena;
+static cffi_barefn_hook barefn_hook;
+static _Thread_local char last_error[256];
+
+/* ---------------------------------------------------------------------------------------------
+ * Reporting.
+ */
+const char *cffi_barefn_event_text(cffi_barefn_event ev) {
+    switch (ev) {
+    case CFFI_BAREFN_EV_REENTERED: return "re-entrant or concurrent call of a BareFnMut refused";
+    case CFFI_BAREFN_EV_CALLED_TWICE: return "called more than once";
+    case CFFI_BAREFN_EV_FREED: return "call through a freed thunk";
+    }
+    return "unknown event";
+}
+
+void cffi_set_barefn_hook(cffi_barefn_hook hook) {
+    __atomic_store_n(&barefn_hook, hook, __ATOMIC_RELEASE);
+}
+
+void cffi_barefn_report(cffi_barefn_rec *record, cffi_barefn_event ev) {
+    cffi_barefn *b = (cffi_barefn *)record;
+    /* A freed BareFnOnce that already trapped once says "freed" again, not "called twice". */
+    if (__atomic_load_n(&b->dead, __ATOMIC_ACQUIRE)) ev = CFFI_BAREFN_EV_FREED;
+    cffi_barefn_hook hook = __atomic_load_n(&barefn_hook, __ATOMIC_ACQUIRE);
+    const char *name = b->tpl && b->tpl->name ? b->tpl->name : "barefn";
+    if (hook)
+        hook(b, name, ev);
+    else
+        fprintf(stderr, "cffi: %s: %s\n", name, cffi_barefn_event_text(ev));
+}
+
+const char *cffi_last_reloc_error(void) { return last_error; }
+
+static cffi_status fail(cffi_status st, const char *msg, char *errbuf, size_t errlen) {
+    cffi_errorf(last_error, sizeof last_error, "%s", msg && msg[0] ? msg : cffi_strerror(st));
+    cffi_errorf(errbuf, errlen, "%s", last_error);
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Template caches (called with barefn_lock held).
+ */
+static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
+    *out = NULL;
+    tpl_cache *c = calloc(1, sizeof *c);
+    if (!c) return CFFI_ENOMEM;
+    char why[200] = "";
+    cffi_reloc_block blk;
+    uint8_t *prologue = NULL;
+    size_t prologue_len = 0;
+    cffi_status st = cffi_reloc_find_block(t->code, TEMPLATE_SCAN_LIMIT, &blk, why, sizeof why);
+    if (st == CFFI_OK && blk.slot_size != sizeof(uintptr_t)) {
+        cffi_errorf(why, sizeof why, "record slots of %zu bytes", blk.slot_size);
+        st = CFFI_ERELOC;
+    }
+    if (st == CFFI_OK)
+        st = cffi_reloc_copy(t->code, blk.prologue_len, CFFI_RELOC_ENTRY, &prologue,
+                             &prologue_len, why, sizeof why);
+    if (st == CFFI_OK) {
+        c->image_len = prologue_len + blk.block_len;
+        c->image = malloc(c->image_len);
+        if (!c->image) st = CFFI_ENOMEM;
+    }
+    if (st == CFFI_OK) {
+        memcpy(c->image, prologue, prologue_len);
+        memcpy(c->image + prologue_len, (const uint8_t *)t->code + blk.prologue_len,
+               blk.block_len);
+        uintptr_t back = (uintptr_t)blk.landing;
+        memcpy(c->image + prologue_len + blk.back_slot, &back, sizeof back);
+        c->record_at = prologue_len + blk.record_slot;
+    }
+    free(prologue);
+    if (st == CFFI_ENOMEM) { /* transient: the next attempt starts over */
+        free(c->image);
+        free(c);
+        return st;
+    }
+    c->status = st;
+    if (st != CFFI_OK)
+        cffi_errorf(c->msg, sizeof c->msg, "template %s: %s", t->name ? t->name : "?", why);
+    *out = c;
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The code arena (called with barefn_lock held). Blocks are never returned: every slot in them
+ * belongs to a thunk record, live or trapping.
+ */
+static cffi_status arena_alloc(size_t size, uint8_t **rx, uint8_t **rw) {
+    size = (size + SLOT_ALIGN - 1) & ~(size_t)(SLOT_ALIGN - 1);
+    if (!arena.rx || arena.size - arena.used < size) {
+        size_t bytes = (size + ARENA_BLOCK_SIZE - 1) / ARENA_BLOCK_SIZE * ARENA_BLOCK_SIZE;
+        void *nrx, *nrw;
+        cffi_status st = cffi_jit_block_alloc(bytes, &nrx, &nrw);
+        if (st != CFFI_OK) return st;
+        arena.rx = nrx;
+        arena.rw = nrw;
+        arena.used = 0;
+        arena.size = bytes;
+    }
+    *rx = arena.rx + arena.used;
+    *rw = arena.rw + arena.used;
+    arena.used += size;
+    return CFFI_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Thunks.
+ */
+cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cffi_barefn **out,
+                               char *errbuf, size_t errlen) {
+    if (errlen) errbuf[0] = '\0';
+    if (!out) return fail(CFFI_EINVAL, "out is NULL", errbuf, errlen);
+    *out = NULL;
+    if (!t || !t->code || !t->trap || !fn)
+        return fail(CFFI_EINVAL, "NULL template or handler", errbuf, errlen);
+
+    pthread_mutex_lock(&barefn_lock);
+    tpl_cache *c = t->cache;
+    if (!c) {
+        cffi_status st = cache_build(t, &c);
+        if (!c) {
+            pthread_mutex_unlock(&barefn_lock);
+            return fail(st, NULL, errbuf, errlen);
+        }
+        t->cache = c;
+    }
+    if (c->status != CFFI_OK) {
+        cffi_status st = c->status;
+        char msg[sizeof c->msg];
+        memcpy(msg, c->msg, sizeof msg);
+        pthread_mutex_unlock(&barefn_lock);
+        return fail(st, msg, errbuf, errlen);
+    }
+
+    cffi_barefn *b;
+    if (c->free_count > CFFI_QUARANTINE) {
+        /* Out of quarantine: record and code are reused together, the code as it is. */
+        b = c->free_head;
+        c->free_head = b->next_free;
+        if (!c->free_head) c->free_tail = NULL;
+        c->free_count--;
+        b->next_free = NULL;
+    } else {
+        b = calloc(1, sizeof *b);
+        if (!b) {
+            pthread_mutex_unlock(&barefn_lock);
+            return fail(CFFI_ENOMEM, NULL, errbuf, errlen);
+        }
+        uint8_t *rx, *rw;
+        cffi_status st = arena_alloc(c->image_len, &rx, &rw);
+        if (st != CFFI_OK) {
+            pthread_mutex_unlock(&barefn_lock);
+            free(b);
+            return fail(st, "no executable memory for the thunk", errbuf, errlen);
+        }
+        memcpy(rw, c->image, c->image_len);
+        uintptr_t rec = (uintptr_t)&b->rec;
+        memcpy(rw + c->record_at, &rec, sizeof rec);
+        cffi_jit_block_flush(rx, c->image_len);
+        b->code = rx;
+        b->tpl = t;
+    }
+    b->rec.ctx = ctx;
+    b->rec.kind = (unsigned)t->kind;
+    __atomic_store_n(&b->rec.state, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->dead, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->rec.fn, fn, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&barefn_lock);
+    last_error[0] = '\0';
+    *out = b;
+    return CFFI_OK;
+}
+
+cffi_status cffi_barefn_new(cffi_barefn_template *t, void *fn, void *ctx, cffi_barefn **out) {
+    return cffi_barefn_new_ex(t, fn, ctx, out, NULL, 0);
+}
+
+void *cffi_barefn_code(const cffi_barefn *b) { return b ? b->code : NULL; }
+
+void cffi_barefn_free(cffi_barefn *b) {
+    if (!b) return;
+    pthread_mutex_lock(&barefn_lock);
+    if (!b->dead) {
+        /* The trap gets the record as its context, so it can name the thunk. */
+        b->rec.ctx = &b->rec;
+        __atomic_store_n(&b->rec.state, 0u, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->dead, true, __ATOMIC_RELEASE);
+        __atomic_store_n(&b->rec.fn, b->tpl->trap, __ATOMIC_RELEASE);
+        tpl_cache *c = b->tpl->cache;
+        if (c->free_tail)
+            c->free_tail->next_free = b;
+        else
+            c->free_head = b;
+        c->free_tail = b;
+        c->free_count++;
+    }
+    pthread_mutex_unlock(&barefn_lock);
+}

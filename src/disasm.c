@@ -1,0 +1,28 @@
+/*
+ * disasm.c - cffi_disasm: a readable listing of a thunk or any code, for people debugging hooks.
+ */
+#include "reloc/reloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len) {
+    if (len) buf[0] = '\0';
+    if (!code || !buf || len == 0) return 0;
+    const uint8_t *p = code;
+    size_t done = 0, used = 0;
+    while (done < max_bytes) {
+        char text[160], line[200];
+        bool ends;
+        size_t n = cffi_reloc_describe(p + done, max_bytes - done, text, sizeof text, &ends);
+        if (n == 0) break;
+        int w = snprintf(line, sizeof line, "%p: %s\n", (const void *)(p + done), text);
+        /* Whole lines only: a listing cut mid-line would read as a different instruction. */
+        if (w < 0 || (size_t)w >= len - used) break;
+        memcpy(buf + used, line, (size_t)w + 1);
+        used += (size_t)w;
+        done += n;
+        if (ends) break;
+    }
+    return done;
+}
