@@ -42,12 +42,12 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     sigidx = lua_absindex(L, sigidx);
     convidx = lua_absindex(L, convidx);
     if (lua_type(L, sigidx) != LUA_TSTRING)
-        cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string expected");
+        cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string");
     const char *text = lua_tostring(L, sigidx);
     const char *conv = NULL;
     if (!lua_isnoneornil(L, convidx)) {
         if (lua_type(L, convidx) != LUA_TSTRING)
-            cffi_lua_argfail(L, convidx, convidx, fname, "convention name expected");
+            cffi_lua_argfail(L, convidx, convidx, fname, "convention name");
         conv = lua_tostring(L, convidx);
     }
     lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
