@@ -108,7 +108,9 @@ static const char *const known_conventions[] = {
     "c", "cdecl", "stdcall", "fastcall", "thiscall", "sysv64", "win64", "system", "efiapi",
     "aapcs",
 };
-static const char *const microsoft_only_conventions[] = {"vectorcall", "regcall", "pascal", "clrcall"};
+static const char *const microsoft_only_conventions[] = {
+    "vectorcall", "regcall", "pascal", "clrcall",
+};
 
 static bool span_equals_nocase(const char *a, size_t alen, const char *b) {
     size_t blen = strlen(b);
@@ -946,12 +948,14 @@ static cffi_type machine_type(parser *p, const node *t) {
         return CFFI_T_PTR;
     }
     if (t->base == B_TAG) {
-        fail_at(p, CFFI_EBADTYPE, t->col, "'%.*s %.*s' by value is not supported yet (pass a pointer)",
+        fail_at(p, CFFI_EBADTYPE, t->col,
+                "'%.*s %.*s' by value is not supported yet (pass a pointer)",
                 (int)t->tag[0].len, t->tag[0].start, (int)t->tag[1].len, t->tag[1].start);
         return CFFI_T_VOID;
     }
     if (!base_types[t->base].supported) {
-        fail_at(p, CFFI_EBADTYPE, t->col, "'%s' is not supported yet", base_types[t->base].spelling);
+        fail_at(p, CFFI_EBADTYPE, t->col, "'%s' is not supported yet",
+                base_types[t->base].spelling);
         return CFFI_T_VOID;
     }
     return base_types[t->base].type;
@@ -1189,7 +1193,8 @@ static const node *parse_signature(parser *p) {
         return NULL;
     }
     if (fn->varargs_col) {
-        fail_at(p, CFFI_EBADSIG, fn->varargs_col, "variadic functions ('...') are not supported yet");
+        fail_at(p, CFFI_EBADSIG, fn->varargs_col,
+                "variadic functions ('...') are not supported yet");
         return NULL;
     }
     return fn;
