@@ -1,0 +1,109 @@
+-- 05-lifetime: free and garbage collection with stale native calls (in child interpreters, whose
+-- stderr we read), lua_close with live callbacks, many live callbacks, and memory staying flat
+-- over create/free cycles.
+local cffi = require "cffi"
+local util = require "support.util"
+
+describe("lifetimes", function()
+  it("makes a freed callback's address trap and return the default", function()
+    local out = util.child [[
+      local cffi = require "cffi"
+      local cb = cffi.wrap(function(a, b) return a + b end, "int(int, int)", nil, { default = -9 })
+      local addr = cb:addr()
+      assert(cb(1, 2) == 3)
+      cb:free()
+      print("result", cffi.call(addr, "int(int, int)", nil, 1, 2))
+      local v = cffi.wrap(function() return 1.5 end, "double(int)", "win64", { default = 2.5 })
+      local vaddr = v:addr()
+      v:free()
+      print("double", cffi.call(vaddr, "double(int)", "win64", 1))
+    ]]
+    assert.matches("cffi: call through a freed callback int%(int, int%)", out)
+    assert.matches("result%s+%-9\n", out)
+    assert.matches("double%s+2%.5\n", out)
+  end)
+
+  it("makes a collected callback's address trap", function()
+    local out = util.child [[
+      local cffi = require "cffi"
+      local addr = cffi.wrap(function() return 1 end, "int(void)"):addr()
+      collectgarbage(); collectgarbage()
+      print("result", cffi.call(addr, "int(void)"))
+    ]]
+    assert.matches("cffi: call through a freed callback int%(void%)", out)
+    assert.matches("result%s+0\n", out)
+  end)
+
+  it("keeps a callback safe that frees or collects itself while running", function()
+    local cb
+    cb = cffi.wrap(function()
+      cb:free()
+      cb = nil
+      collectgarbage(); collectgarbage()
+      return 11
+    end, "int(void)")
+    local addr = cb:addr()
+    assert.equal(11, cffi.call(addr, "int(void)"))
+  end)
+
+  it("turns every live callback dead when its state closes", function()
+    -- Calls through them after lua_close are the C host test's (spec/c/host); here
+    -- os.exit(true, true) closes a state with live callbacks, whose finalizers must run cleanly.
+    local out, ok = util.child [[
+      local cffi = require "cffi"
+      keep = {}
+      for i = 1, 1000 do keep[i] = cffi.wrap(function() return i end, "int(void)") end
+      print("made")
+      os.exit(true, true)
+    ]]
+    assert.is_true(ok, out)
+    assert.matches("made", out)
+  end)
+
+  it("holds 100k live callbacks", function()
+    local cbs = {}
+    for i = 1, 100000 do
+      cbs[i] = cffi.wrap(function() return i end, "int(void)")
+    end
+    assert.equal(1, cbs[1]())
+    assert.equal(50000, cbs[50000]())
+    assert.equal(100000, cffi.call(cbs[100000], "int(void)"))
+    local addrs = {}
+    for i = 1, 100000, 997 do
+      assert.is_nil(addrs[cbs[i]:addr()])
+      addrs[cbs[i]:addr()] = true
+    end
+    for i = 1, 100000 do cbs[i]:free() end
+  end)
+
+  it("keeps memory flat over 200k create/free cycles", function()
+    local function cycle(n)
+      for i = 1, n do
+        local cb = cffi.wrap(function() return i end, "int(int, double)", nil, { on_error = print })
+        if i % 1000 == 0 then assert.equal(i, cb(1, 2)) end
+        cb:free()
+      end
+      collectgarbage(); collectgarbage()
+    end
+    cycle(20000) -- warm up: slot blocks, quarantine, caches
+    local lua_before, rss_before = collectgarbage("count"), util.rss_kb()
+    cycle(200000)
+    local lua_after, rss_after = collectgarbage("count"), util.rss_kb()
+    assert.is_true(lua_after - lua_before < 256, ("Lua heap grew %d KiB"):format(lua_after - lua_before))
+    if rss_before then
+      assert.is_true(rss_after - rss_before < 4096, ("RSS grew %d KiB"):format(rss_after - rss_before))
+    end
+  end)
+
+  it("keeps memory flat when the GC does the freeing", function()
+    local function cycle(n)
+      for i = 1, n do cffi.wrap(function() return i end, "int(void)") end
+      collectgarbage(); collectgarbage()
+    end
+    cycle(20000)
+    local before = util.rss_kb()
+    cycle(100000)
+    local after = util.rss_kb()
+    if before then assert.is_true(after - before < 4096, ("RSS grew %d KiB"):format(after - before)) end
+  end)
+end)
