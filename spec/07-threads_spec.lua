@@ -1,0 +1,88 @@
+-- 07-threads: the thread policy ("owner" refuses other OS threads without touching the state,
+-- "any" lets them in) with libc's pthread_create and a compiled caller, and callbacks while a
+-- coroutine runs and after it finished.
+local cffi = require "cffi"
+local util = require "support.util"
+
+describe("threads", function()
+  it("lets another pthread in under threads = 'any' (main waits in pthread_join)", function()
+    local ran_in
+    local body = cffi.wrap(function(arg)
+      ran_in = arg
+      return arg + 1
+    end, "void *(void *)", nil, { threads = "any" })
+    local tid = cffi.alloc(8)
+    assert.equal(0, cffi.call(cffi.sym("pthread_create"), "int(void *, void *, void *, void *)", nil,
+      tid, nil, body, 41))
+    local result = cffi.alloc(8)
+    assert.equal(0, cffi.call(cffi.sym("pthread_join"), "int(unsigned long, void *)", nil,
+      cffi.read(tid, "unsigned long"), result))
+    assert.equal(41, ran_in)
+    assert.equal(42, cffi.read(result, "void *"))
+    local call_in_thread = util.helper("helper_call_in_thread", "int(void *, int)")
+    local sq = cffi.wrap(function(x) return x * x end, "int(int)", nil, { threads = "any" })
+    assert.equal(144, call_in_thread(sq, 12))
+  end)
+
+  it("refuses a foreign pthread under the default owner policy", function()
+    local out = util.child [[
+      local cffi = require "cffi"
+      local ran = false
+      local body = cffi.wrap(function() ran = true; return 1 end, "void *(void *)", nil,
+        { default = 99 })
+      local tid = cffi.alloc(8)
+      assert(cffi.call(cffi.sym("pthread_create"), "int(void *, void *, void *, void *)", nil,
+        tid, nil, body, 0) == 0)
+      local result = cffi.alloc(8)
+      cffi.call(cffi.sym("pthread_join"), "int(unsigned long, void *)", nil,
+        cffi.read(tid, "unsigned long"), result)
+      print("ran", ran, "result", cffi.read(result, "void *"))
+      print("same thread", body(0))
+    ]]
+    assert.matches("cffi: called from a foreign thread", out)
+    assert.matches("ran%s+false%s+result%s+99\n", out)
+    assert.matches("same thread%s+1\n", out)
+  end)
+
+  it("refuses a foreign caller of a compiled helper too", function()
+    local out = util.child(string.format([[
+      package.path = %q
+      local cffi = require "cffi"
+      local util = require "support.util"
+      local cb = cffi.wrap(function(x) return x end, "int(int)", nil, { default = -5 })
+      print("got", util.helper("helper_call_in_thread", "int(void *, int)")(cb, 3))
+    ]], package.path))
+    assert.matches("cffi: called from a foreign thread", out)
+    assert.matches("got%s+%-5\n", out)
+  end)
+
+  it("runs callbacks while a coroutine runs and after it finished", function()
+    local call_ii = util.helper("helper_call_ii", "int(void *, int, int)")
+    local where = {}
+    local cb = cffi.wrap(function(a, b)
+      local co, main = coroutine.running()
+      where[#where + 1] = main
+      return a + b
+    end, "int(int, int)")
+    local co = coroutine.create(function(x)
+      local r1 = call_ii(cb, x, 1)
+      local y = coroutine.yield(r1)
+      return call_ii(cb, y, 2) + cb(0, 0)
+    end)
+    local ok, r1 = coroutine.resume(co, 10)
+    assert.is_true(ok)
+    assert.equal(11, r1)
+    local ok2, r2 = coroutine.resume(co, 20)
+    assert.is_true(ok2)
+    assert.equal(22, r2)
+    assert.equal("dead", coroutine.status(co))
+    assert.equal(7, call_ii(cb, 3, 4))
+    -- every run was on the main thread, never on the coroutine
+    for _, main in ipairs(where) do assert.is_true(main) end
+    -- a callback wrapped inside a coroutine still works after it is gone
+    local inner
+    coroutine.wrap(function() inner = cffi.wrap(function(a, b) return a * b end, "int(int, int)") end)()
+    collectgarbage()
+    assert.equal(12, call_ii(inner, 3, 4))
+  end)
+end)
