@@ -47,18 +47,19 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
+# Debian's multiarch headers (lua5.4-deb-multiarch.h, included by luaconf.h) live under
+# include/i386-linux-gnu, which gcc -m32 searches only on the host.
+set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES "${CFFI_I386_SYSROOT}/usr/include/i386-linux-gnu")
+
 # pkg-config sees only the sysroot's i386 .pc files, with paths moved into the sysroot.
 set(ENV{PKG_CONFIG_LIBDIR}
     "${CFFI_I386_SYSROOT}/usr/lib/i386-linux-gnu/pkgconfig:${CFFI_I386_SYSROOT}/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "${CFFI_I386_SYSROOT}")
 set(ENV{PKG_CONFIG_PATH} "")
 
-# What the tests need to run i386 Lua: the interpreter and where its libraries and C modules are.
-set(CFFI_I386_LIBRARY_PATH
-    "${CFFI_I386_SYSROOT}/usr/lib/i386-linux-gnu:${CFFI_I386_SYSROOT}/lib/i386-linux-gnu")
-set(CFFI_LUA_INTERPRETER "${CFFI_I386_SYSROOT}/usr/bin/lua5.4" CACHE FILEPATH
-    "Lua 5.4 interpreter the specs run under")
-set(CFFI_LUA_CPATH_EXTRA "${CFFI_I386_SYSROOT}/usr/lib/i386-linux-gnu/lua/5.4/?.so" CACHE STRING
-    "Extra package.cpath entries for the specs (i386 C modules)")
+# The busted specs run under the i386 interpreter (a wrapper the sysroot script writes, which
+# finds the interpreter's libraries and the C modules busted loads in the sysroot); cmake/lua.cmake
+# takes it from the cache instead of finding the host's.
+set(CFFI_LUA_EXE "${CFFI_I386_SYSROOT}/bin/lua5.4" CACHE FILEPATH "Lua 5.4 interpreter for the specs")
 
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES CFFI_I386_SYSROOT)

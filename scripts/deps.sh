@@ -7,6 +7,7 @@ what=${1:-test}
 packages=(build-essential cmake pkg-config lua5.4 liblua5.4-dev libcapstone-dev)
 if [ "$what" = test ]; then
   packages+=(clang lua-busted libffi-dev python3 luarocks valgrind)
+  packages+=(gcc-multilib) # the i386 build (scripts/test.d/10-i386.sh); its libraries come from a sysroot
 fi
 
 missing=()
