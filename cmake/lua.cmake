@@ -45,9 +45,10 @@ function(cffi_add_busted_specs)
 
   find_program(CFFI_LUA_EXE NAMES lua5.4 lua)
   find_program(CFFI_BUSTED NAMES busted PATHS /usr/bin)
+  # Escaped semicolons: Lua's path separators, not CMake list separators.
   set(env
-    "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so;;"
-    "LUA_PATH=${CFFI_LUA_ROOT}/lua/?.lua;${CFFI_LUA_ROOT}/spec/?.lua;;"
+    "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so\;\;"
+    "LUA_PATH=${CFFI_LUA_ROOT}/lua/?.lua\;${CFFI_LUA_ROOT}/spec/?.lua\;\;"
     "CFFI_SPEC_HELPER=$<TARGET_FILE:cffi_spec_helper>"
     "CFFI_LUA=${CFFI_LUA_EXE}")
   if(CFFI_LUA_EXE AND CFFI_BUSTED)
