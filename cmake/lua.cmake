@@ -74,10 +74,14 @@ function(cffi_add_busted_specs)
   add_test(NAME c.lua_host COMMAND lua_host)
   set_tests_properties(c.lua_host PROPERTIES LABELS "c;lua" TIMEOUT 300)
 
-  # The rockspec builds offline with luarocks (skipped where luarocks is absent).
+  # The rockspec builds offline with luarocks (skipped where luarocks is absent). LuaRocks builds
+  # for the machine it runs on, so a cross or toolchain build does not check it.
+  if(CMAKE_CROSSCOMPILING OR CMAKE_TOOLCHAIN_FILE)
+    return()
+  endif()
   add_test(NAME lua.rockspec
     COMMAND sh ${CFFI_LUA_ROOT}/spec/support/rockspec_check.sh ${CFFI_LUA_ROOT}
       ${CMAKE_BINARY_DIR}/rockspec-check)
   set_tests_properties(lua.rockspec PROPERTIES
-    LABELS "lua" TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "CFFI_LUA=${CFFI_LUA_EXE}")
+    LABELS "lua" TIMEOUT 900 SKIP_RETURN_CODE 77)
 endfunction()

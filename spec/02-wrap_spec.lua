@@ -120,7 +120,7 @@ describe("cffi.wrap", function()
       "bad argument #2 to 'wrap' %(.*col 9")
     assert.error_matches(function() cffi.wrap(print, "int(intt)") end, "bad argument #2 to 'wrap'")
     assert.error_matches(function() cffi.wrap(print, "int(void)", "pascal") end,
-      "bad argument #3 to 'wrap' %(.*pascal.*sysv64")
+      "bad argument #3 to 'wrap' %(.*pascal.*cdecl")
     assert.error_matches(function() cffi.wrap(print, "int(void)", 1) end,
       "bad argument #3 to 'wrap' %(convention name expected, got number%)")
     assert.error_matches(function() cffi.wrap(print, "int __stdcall(void)", "win64") end,

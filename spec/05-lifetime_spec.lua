@@ -4,6 +4,9 @@
 local cffi = require "cffi"
 local util = require "support.util"
 
+-- AddressSanitizer keeps freed memory in its own quarantine: RSS says nothing under it.
+local rss_kb = not (os.getenv("LD_PRELOAD") or ""):match("asan") and util.rss_kb or function() end
+
 describe("lifetimes", function()
   it("makes a freed callback's address trap and return the default", function()
     local out = util.child [[
@@ -13,14 +16,15 @@ describe("lifetimes", function()
       assert(cb(1, 2) == 3)
       cb:free()
       print("result", cffi.call(addr, "int(int, int)", nil, 1, 2))
-      local v = cffi.wrap(function() return 1.5 end, "double(int)", "win64", { default = 2.5 })
+      -- callee-pop where the platform has it (stdcall on x86-32): the trap must pop too
+      local v = cffi.wrap(function() return 1.5 end, "double(int, int)", "stdcall", { default = 2.5 })
       local vaddr = v:addr()
       v:free()
-      print("double", cffi.call(vaddr, "double(int)", "win64", 1))
+      for i = 1, 3 do print("double", cffi.call(vaddr, "double(int, int)", "stdcall", 1, 2)) end
     ]]
     assert.matches("cffi: call through a freed callback int%(int, int%)", out)
     assert.matches("result%s+%-9\n", out)
-    assert.matches("double%s+2%.5\n", out)
+    assert.equal(3, select(2, out:gsub("double%s+2%.5\n", "")))
   end)
 
   it("makes a collected callback's address trap", function()
@@ -86,12 +90,12 @@ describe("lifetimes", function()
       collectgarbage(); collectgarbage()
     end
     cycle(20000) -- warm up: slot blocks, quarantine, caches
-    local lua_before, rss_before = collectgarbage("count"), util.rss_kb()
+    local lua_before, rss_before = collectgarbage("count"), rss_kb()
     cycle(200000)
-    local lua_after, rss_after = collectgarbage("count"), util.rss_kb()
-    assert.is_true(lua_after - lua_before < 256, ("Lua heap grew %d KiB"):format(lua_after - lua_before))
+    local lua_after, rss_after = collectgarbage("count"), rss_kb()
+    assert.is_true(lua_after - lua_before < 256, ("Lua heap grew %.0f KiB"):format(lua_after - lua_before))
     if rss_before then
-      assert.is_true(rss_after - rss_before < 4096, ("RSS grew %d KiB"):format(rss_after - rss_before))
+      assert.is_true(rss_after - rss_before < 4096, ("RSS grew %.0f KiB"):format(rss_after - rss_before))
     end
   end)
 
@@ -101,9 +105,9 @@ describe("lifetimes", function()
       collectgarbage(); collectgarbage()
     end
     cycle(20000)
-    local before = util.rss_kb()
+    local before = rss_kb()
     cycle(100000)
-    local after = util.rss_kb()
-    if before then assert.is_true(after - before < 4096, ("RSS grew %d KiB"):format(after - before)) end
+    local after = rss_kb()
+    if before then assert.is_true(after - before < 4096, ("RSS grew %.0f KiB"):format(after - before)) end
   end)
 end)
