@@ -17,7 +17,9 @@ run_i386() {  # build dir, cmake options...
   cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE=cmake/i386-linux-gnu.cmake \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFFI_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${CTEST_ARGS:-})
+  # lua.rockspec builds and loads the module with the host's luarocks and compiler: a check of the
+  # rockspec, not of the target, and the native configuration runs it.
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" -E '^lua\.rockspec$' ${CTEST_ARGS:-})
 }
 
 run_i386 build-i386-asan -DCFFI_SANITIZE=address,undefined -DCFFI_BUILD_BENCH=OFF -DCFFI_BUILD_LUA=OFF
