@@ -1117,7 +1117,10 @@ static cffi_status sig_obj_build(parser *p, const node *fn, const cffi_abi *abi,
     strbuf texts = {0};
     strbuf list = {0};
     print_params(&list, fn);
-    if (!list.failed) print_type(&texts, fn->target, list.data, list.len, false);
+    if (list.failed)
+        texts.failed = true; /* else the normal form would be empty */
+    else
+        print_type(&texts, fn->target, list.data, list.len, false);
     free(list.data);
     size_t *starts = calloc(fn->nparams + 1, sizeof *starts);
     if (!starts) texts.failed = true;
@@ -1251,6 +1254,8 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
     const node *fn = parse_signature(&p);
     if (!fn) {
         parser_release(&p);
+        if (p.status == CFFI_ENOMEM && errbuf && errlen && !errbuf[0])
+            cffi_errorf(errbuf, errlen, "out of memory");
         return p.status;
     }
     if (arg_canonical && p.conv && strcmp(arg_canonical, p.conv) != 0) {
@@ -1274,6 +1279,8 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
     sig_obj *sig;
     cffi_status s = sig_obj_build(&p, fn, abi, &sig);
     parser_release(&p);
+    if (s == CFFI_ENOMEM && errbuf && errlen && !errbuf[0])
+        cffi_errorf(errbuf, errlen, "out of memory");
     if (s != CFFI_OK) return s;
 
     sig_entry *spelled = entry_new(true, conv, text);

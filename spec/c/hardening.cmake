@@ -1,0 +1,67 @@
+# Hardening: the safety promises of the README ("Safety guarantees and how they are tested"),
+# each shown by a test. Included by spec/c/CMakeLists.txt like every spec/c/*.cmake.
+#
+#   hard.failure          allocator and out-of-memory failure paths (spec/c/hardening/test_failure.c)
+#   hard.wx[.mdwe]        no writable-and-executable mapping after closures of every convention,
+#                         typed thunks and Lua callbacks exist (also under PR_SET_MDWE)
+#   hard.stress.*         scaled-down stress runs (full sizes: scripts/stress.sh)
+#   fuzz.replay.*         every fuzz corpus and regression input, replayed (fuzz/fuzz.cmake)
+#   hard.busted.*         the busted specs inside a C host that links the module statically, so
+#                         sanitizers see the binding (configurations with CFFI_SANITIZE)
+#   valgrind.*            memcheck over the C tests and the busted specs (-DCFFI_VALGRIND=ON)
+#
+# Options:
+#   CFFI_VALGRIND=ON            register the valgrind.* tests
+#   CFFI_HARD_STRESS_SCALE=N    multiply the stress sizes (1 in CI)
+#   CFFI_FUZZ=ON                build the libFuzzer targets (clang; see fuzz/fuzz.cmake)
+option(CFFI_VALGRIND "Register memcheck runs of the C tests and busted specs" OFF)
+set(CFFI_HARD_STRESS_SCALE 1 CACHE STRING "Multiplier for the CTest stress sizes")
+
+set(_hard ${CMAKE_CURRENT_LIST_DIR}/hardening)
+set(_hard_lua OFF)
+if(TARGET cffi_lua_static)
+  set(_hard_lua ON)
+endif()
+set(CFFI_HARD_TESTS "")   # executables to run again under valgrind
+
+function(_hard_exe name)
+  add_executable(${name} ${ARGN})
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${_hard})
+  target_compile_options(${name} PRIVATE ${CFFI_WARNINGS})
+  target_link_libraries(${name} PRIVATE cffi_static cffi_internal)
+  if(CFFI_HAVE_BAREFN)
+    target_compile_definitions(${name} PRIVATE CFFI_TEST_BAREFN=1)
+  endif()
+endfunction()
+
+function(_hard_link_lua name)
+  if(_hard_lua)
+    target_compile_definitions(${name} PRIVATE CFFI_TEST_LUA=1)
+    target_link_libraries(${name} PRIVATE cffi_lua_static ${CFFI_LUA_LINK_LIBRARIES})
+  endif()
+endfunction()
+
+# --- failure paths ---------------------------------------------------------------------------
+_hard_exe(hard_failure ${_hard}/test_failure.c)
+target_link_options(hard_failure PRIVATE
+  -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free)
+add_test(NAME hard.failure COMMAND hard_failure)
+set_tests_properties(hard.failure PROPERTIES LABELS "c;hardening" TIMEOUT 300)
+list(APPEND CFFI_HARD_TESTS hard_failure)
+
+if(EXISTS ${_hard}/test_wx.c)
+  _hard_exe(hard_wx ${_hard}/test_wx.c)
+  _hard_link_lua(hard_wx)
+  add_test(NAME hard.wx COMMAND hard_wx)
+  set_tests_properties(hard.wx PROPERTIES LABELS "c;hardening" TIMEOUT 300)
+  if(TARGET mdwe_exec)
+    add_test(NAME hard.wx.mdwe COMMAND mdwe_exec $<TARGET_FILE:hard_wx>)
+    set_tests_properties(hard.wx.mdwe PROPERTIES
+      LABELS "c;hardening;mdwe" TIMEOUT 300 SKIP_RETURN_CODE 77)
+  endif()
+  list(APPEND CFFI_HARD_TESTS hard_wx)
+endif()
+
+if(EXISTS ${_hard}/hardening_more.cmake)
+  include(${_hard}/hardening_more.cmake)
+endif()
