@@ -70,8 +70,38 @@ static int msgh(lua_State *L) {
     return 1;
 }
 
+/* The common argument types inline; the rest through the shared converter. */
 static void push_args(lua_State *L, const cb_core *k, void *const *args) {
-    for (unsigned i = 0; i < k->nparams; i++) cffi_lua_push(L, (cffi_type)k->params[i], args[i]);
+    for (unsigned i = 0; i < k->nparams; i++) {
+        switch (k->params[i]) {
+        case CFFI_T_INT32: lua_pushinteger(L, *(const int32_t *)args[i]); break;
+        case CFFI_T_INT64: lua_pushinteger(L, *(const int64_t *)args[i]); break;
+        case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)args[i]); break;
+        default: cffi_lua_push(L, (cffi_type)k->params[i], args[i]); break;
+        }
+    }
+}
+
+/* The common result types without the general converter: an integer (not a float, not a
+ * string) for an integer type, a number for double. Returns false to take the general path. */
+static inline bool fast_result(lua_State *L, const cb_core *k, void *ret) {
+    switch (k->result) {
+    case CFFI_T_INT32:
+    case CFFI_T_UINT32:
+        if (!lua_isinteger(L, -1)) return false;
+        *(uint32_t *)ret = (uint32_t)lua_tointeger(L, -1); /* modulo 2^32, like a C cast */
+        return true;
+    case CFFI_T_INT64:
+    case CFFI_T_UINT64:
+        if (!lua_isinteger(L, -1)) return false;
+        *(int64_t *)ret = (int64_t)lua_tointeger(L, -1);
+        return true;
+    case CFFI_T_DOUBLE:
+        if (lua_type(L, -1) != LUA_TNUMBER) return false;
+        *(double *)ret = lua_tonumber(L, -1);
+        return true;
+    default: return false;
+    }
 }
 
 typedef struct bridge_frame {
@@ -209,7 +239,7 @@ static void bridge(void *ctx, void *ret, void *const *args) {
         }
         if (st != LUA_OK) {
             fail(L, &f);
-        } else if (k->result != CFFI_T_VOID) {
+        } else if (k->result != CFFI_T_VOID && !fast_result(L, k, ret)) {
             const char *expect = take_result(L, k, base + 2, ret);
             if (expect) {
                 const char *spelled = cffi_sig_result_text(k->sig);
