@@ -65,3 +65,16 @@ endif()
 if(EXISTS ${_hard}/hardening_more.cmake)
   include(${_hard}/hardening_more.cmake)
 endif()
+
+# --- stress, scaled down (full sizes: scripts/stress.sh) ---------------------------------------
+_hard_exe(hard_stress ${_hard}/stress.c)
+_hard_link_lua(hard_stress)
+math(EXPR _live "100000 * ${CFFI_HARD_STRESS_SCALE}")
+math(EXPR _cycles "1000000 * ${CFFI_HARD_STRESS_SCALE}")
+math(EXPR _lua "20000 * ${CFFI_HARD_STRESS_SCALE}")
+add_test(NAME hard.stress.live COMMAND hard_stress live ${_live})
+add_test(NAME hard.stress.cycles COMMAND hard_stress cycles ${_cycles})
+add_test(NAME hard.stress.threads COMMAND hard_stress threads 8 3)
+add_test(NAME hard.stress.lua COMMAND hard_stress lua ${_lua})
+set_tests_properties(hard.stress.live hard.stress.cycles hard.stress.threads hard.stress.lua
+  PROPERTIES LABELS "c;hardening;stress" TIMEOUT 600 SKIP_RETURN_CODE 77)
