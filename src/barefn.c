@@ -35,7 +35,7 @@ _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk'
 typedef struct tpl_cache {
     cffi_status status;
     char msg[256];
-    uint8_t *image;     /* relocated prologue + block with the back slot filled in */
+    uint8_t *image;     /* relocated prologue, block (back slot filled in), cold paths */
     size_t image_len;
     size_t record_at;   /* offset of the record slot in the image */
     cffi_barefn *free_head, *free_tail;
@@ -44,6 +44,8 @@ typedef struct tpl_cache {
 
 enum {
     TEMPLATE_SCAN_LIMIT = 1024,   /* the block must start within this many bytes of the entry */
+    OUT_OF_LINE_LIMIT = 512,      /* most bytes of cold prologue paths laid out elsewhere */
+    BODY_SCAN_LIMIT = 4096,       /* bytes of template body explored to recognise it */
     ARENA_BLOCK_SIZE = 64 * 1024, /* a multiple of every page size we run on */
     SLOT_ALIGN = 16,              /* thunk entries on a fetch-friendly boundary */
 };
@@ -103,30 +105,34 @@ static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
     if (!c) return CFFI_ENOMEM;
     char why[200] = "";
     cffi_reloc_block blk;
-    uint8_t *prologue = NULL;
-    size_t prologue_len = 0;
     cffi_status st = cffi_reloc_find_block(t->code, TEMPLATE_SCAN_LIMIT, &blk, why, sizeof why);
     if (st == CFFI_OK && blk.slot_size != sizeof(uintptr_t)) {
         cffi_errorf(why, sizeof why, "record slots of %zu bytes", blk.slot_size);
         st = CFFI_ERELOC;
     }
-    if (st == CFFI_OK)
-        st = cffi_reloc_copy(t->code, blk.prologue_len, CFFI_RELOC_ENTRY, &prologue,
-                             &prologue_len, why, sizeof why);
+    size_t tail_off = 0;
     if (st == CFFI_OK) {
-        c->image_len = prologue_len + blk.block_len;
-        c->image = malloc(c->image_len);
-        if (!c->image) st = CFFI_ENOMEM;
+        /* The block's bytes follow the relocated prologue; no path from the entry may reach
+         * into the block or its landing pad without going through its start. */
+        const uint8_t *block = (const uint8_t *)t->code + blk.prologue_len;
+        cffi_reloc_request rq = {
+            .src = t->code,
+            .len = blk.prologue_len,
+            .tail = block,
+            .tail_len = blk.block_len,
+            .guard_len = blk.guard_len,
+            .max_outside = OUT_OF_LINE_LIMIT,
+            .body = blk.landing,
+            .body_limit = BODY_SCAN_LIMIT,
+            .flags = CFFI_RELOC_ENTRY,
+        };
+        st = cffi_reloc_copy(&rq, &c->image, &c->image_len, &tail_off, why, sizeof why);
     }
     if (st == CFFI_OK) {
-        memcpy(c->image, prologue, prologue_len);
-        memcpy(c->image + prologue_len, (const uint8_t *)t->code + blk.prologue_len,
-               blk.block_len);
         uintptr_t back = (uintptr_t)blk.landing;
-        memcpy(c->image + prologue_len + blk.back_slot, &back, sizeof back);
-        c->record_at = prologue_len + blk.record_slot;
+        memcpy(c->image + tail_off + blk.back_slot, &back, sizeof back);
+        c->record_at = tail_off + blk.record_slot;
     }
-    free(prologue);
     if (st == CFFI_ENOMEM) { /* transient: the next attempt starts over */
         free(c->image);
         free(c);

@@ -367,7 +367,9 @@ CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_
                      "1: .quad " CFFI__STR(CFFI_BAREFN_X64_BACK_MAGIC) "\n\t"                     \
                      /* landing pad of that indirect jump (CET indirect branch tracking) */       \
                      "endbr64"                                                                    \
-                     : "=a"(var))
+                     : "=a"(var)                                                                  \
+                     : /* "memory": nothing the template does moves across the record load */     \
+                     : "memory")
 #else
 #define CFFI_BAREFN_RECORD(var) _Static_assert(0, "cffi: typed thunks are not ported to this target")
 #endif

@@ -23,6 +23,8 @@ typedef struct cffi_reloc_block {
     size_t back_slot;       /* offset in the block of the jump-back slot */
     size_t slot_size;       /* bytes per slot (a pointer) */
     const uint8_t *landing; /* address in the template that copies jump back to */
+    size_t guard_len;       /* bytes from the block's start that code before it may not branch
+                             * into (the block, its landing pad and the first byte after it) */
 } cffi_reloc_block;
 
 /* Decode the template at fn from its entry until its CFFI_BAREFN_RECORD block, reading at most
@@ -38,12 +40,29 @@ enum {
     CFFI_RELOC_ENTRY = 1u << 0,
 };
 
-/* Relocate the len bytes of code at src into a new position-independent image (malloc'd, released
- * with free) of *image_len bytes. Branches to the end of the range land at the end of the image,
- * where the caller appends what follows. CFFI_ERELOC with a message naming the instruction if any
+/* What to relocate: the code from src (its entry) up to src+len, plus every instruction outside
+ * that range that a path from the entry reaches before it gets to src+len (cold paths compilers
+ * lay out after the function). */
+typedef struct cffi_reloc_request {
+    const void *src;
+    size_t len;
+    const uint8_t *tail; /* bytes placed where the range ends; the caller's, must not fall through */
+    size_t tail_len;
+    size_t guard_len;    /* bytes after the range no path may enter except at src+len */
+    size_t max_outside;  /* most bytes of out-of-line code to follow */
+    const void *body;    /* optional: where the code after the tail continues (a template's
+                          * landing pad). A call whose return address is code reachable from
+                          * there is taken not to return. */
+    size_t body_limit;   /* bytes of code to explore from body */
+    unsigned flags;      /* CFFI_RELOC_* */
+} cffi_reloc_request;
+
+/* Relocate into a new position-independent image (malloc'd, released with free) of *image_len
+ * bytes: the range, then the tail at *tail_off (every path that reached src+len now reaches the
+ * tail), then the out-of-line code. CFFI_ERELOC with a message naming the instruction if any
  * instruction cannot be moved safely; CFFI_ENOMEM. On failure *image is NULL. */
-CFFI_HIDDEN cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags,
-                                        uint8_t **image, size_t *image_len, char *errbuf,
+CFFI_HIDDEN cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image,
+                                        size_t *image_len, size_t *tail_off, char *errbuf,
                                         size_t errlen);
 
 /* Decode one instruction at code (at most max bytes) and write "mnemonic operands" into text.

@@ -47,6 +47,7 @@ enum {
     OP_JCC_SHORT = 0x70,   /* 70+cc rel8 */
     OP_TWO_BYTE = 0x0F,    /* escape to the two-byte opcode map */
     OP_JCC_NEAR = 0x80,    /* 0F 80+cc rel32 */
+    OP_UD2_2 = 0x0B,       /* 0F 0B: ud2 */
     OP_CALL_REL32 = 0xE8,
     OP_JMP_REL32 = 0xE9,
     OP_MOV_IMM64 = 0xB8,   /* REX.W B8+r imm64 (movabs) */
@@ -177,6 +178,7 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
             out->back_slot = BLOCK_BACK_SLOT;
             out->slot_size = 8;
             out->landing = code + off + BLOCK_LANDING;
+            out->guard_len = BLOCK_SIZE + 1;
             st = CFFI_OK;
             break;
         }
@@ -197,29 +199,34 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
  */
 typedef enum item_kind {
     K_COPY,        /* position independent: copied as is */
-    K_JCC,         /* conditional branch inside the range */
-    K_JMP,         /* unconditional relative jump inside the range */
-    K_CALL_ABS,    /* relative call out of the range */
+    K_JCC,         /* conditional relative branch: rel32, re-displaced */
+    K_JMP,         /* unconditional relative jump: rel32, re-displaced */
+    K_CALL_ABS,    /* relative call out of the relocated code */
     K_RIP_BRANCH,  /* call/jmp through a RIP-relative memory operand */
     K_RIP_LEA,     /* lea disp(%rip) into a 64-bit register */
     K_RIP_SCRATCH, /* any other RIP-relative operand */
 } item_kind;
 
 typedef struct item {
-    size_t off, len;       /* in the source */
+    uint64_t addr;         /* in the source */
+    size_t len;
     size_t new_off, new_len;
     item_kind kind;
+    bool falls;            /* execution may continue at addr + len */
+    bool jump_after;       /* the image needs a jmp to addr + len after this item */
+    bool is_call;
+    bool trap_after;       /* a call that cannot return: ud2 after it in the image */
     uint64_t target;       /* branch target or RIP-relative address */
     uint8_t cc;            /* K_JCC: condition code */
     uint8_t reg;           /* K_RIP_LEA: destination; K_RIP_SCRATCH: scratch; K_RIP_BRANCH: /r */
     uint8_t modrm_off;     /* K_RIP_SCRATCH */
 } item;
 
-/* Message "cannot relocate `insn` at +off: why". */
-static cffi_status refuse(char *errbuf, size_t errlen, const cs_insn *in, size_t off,
+/* Message "cannot relocate `insn` at +off: why" (off from the start of the relocated range). */
+static cffi_status refuse(char *errbuf, size_t errlen, const cs_insn *in, int64_t off,
                           const char *why) {
-    cffi_errorf(errbuf, errlen, "cannot relocate `%s%s%s` at +%zu: %s", in->mnemonic,
-                in->op_str[0] ? " " : "", in->op_str, off, why);
+    cffi_errorf(errbuf, errlen, "cannot relocate `%s%s%s` at %+lld: %s", in->mnemonic,
+                in->op_str[0] ? " " : "", in->op_str, (long long)off, why);
     return CFFI_ERELOC;
 }
 
@@ -243,7 +250,7 @@ static size_t skip_prefixes(const uint8_t *p, size_t len, uint8_t *rex) {
 
 /* Classify a RIP-relative instruction (64-bit mode). */
 static cffi_status classify_riprel(csh h, const cs_insn *in, const cs_x86_op *mem, item *it,
-                                   char *errbuf, size_t errlen) {
+                                   int64_t off, char *errbuf, size_t errlen) {
     const cs_x86 *x = &in->detail->x86;
     const uint8_t *b = in->bytes;
     it->target = in->address + in->size + (uint64_t)mem->mem.disp;
@@ -264,21 +271,21 @@ static cffi_status classify_riprel(csh h, const cs_insn *in, const cs_x86_op *me
     if (x->encoding.modrm_offset == 0 || x->encoding.disp_size != 4 ||
         x->encoding.disp_offset != x->encoding.modrm_offset + 1 ||
         (b[x->encoding.modrm_offset] & MODRM_MOD_RIP_MASK) != MODRM_RIP)
-        return refuse(errbuf, errlen, in, it->off, "unexpected encoding of a RIP-relative operand");
+        return refuse(errbuf, errlen, in, off, "unexpected encoding of a RIP-relative operand");
     uint8_t rex;
     size_t op = skip_prefixes(b, in->size, &rex);
-    if (rex & REX_B) return refuse(errbuf, errlen, in, it->off, "REX.B set on a RIP operand");
+    if (rex & REX_B) return refuse(errbuf, errlen, in, off, "REX.B set on a RIP operand");
     if (op < in->size && b[op] == OP_EVEX)
-        return refuse(errbuf, errlen, in, it->off, "EVEX-encoded RIP-relative operand");
+        return refuse(errbuf, errlen, in, off, "EVEX-encoded RIP-relative operand");
     if (op + 1 < in->size && b[op] == OP_VEX3 && !(b[op + 1] & VEX3_NOT_B))
-        return refuse(errbuf, errlen, in, it->off, "VEX.B set on a RIP operand");
+        return refuse(errbuf, errlen, in, off, "VEX.B set on a RIP operand");
 
     /* Registers the instruction touches, explicitly or implicitly. */
     unsigned used = 0;
     cs_regs rd, wr;
     uint8_t nrd = 0, nwr = 0;
     if (cs_regs_access(h, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
-        return refuse(errbuf, errlen, in, it->off, "registers accessed are unknown");
+        return refuse(errbuf, errlen, in, off, "registers accessed are unknown");
     for (uint8_t i = 0; i < nrd; i++)
         if (gpr_number(rd[i]) >= 0) used |= 1u << gpr_number(rd[i]);
     for (uint8_t i = 0; i < nwr; i++)
@@ -287,7 +294,7 @@ static cffi_status classify_riprel(csh h, const cs_insn *in, const cs_x86_op *me
         if (x->operands[i].type == X86_OP_REG && gpr_number(x->operands[i].reg) >= 0)
             used |= 1u << gpr_number(x->operands[i].reg);
     if (used & (1u << R_SP))
-        return refuse(errbuf, errlen, in, it->off, "RIP-relative operand with a stack access");
+        return refuse(errbuf, errlen, in, off, "RIP-relative operand with a stack access");
 
     /* Scratch candidates: encodable as a plain ModRM base with no REX and no SIB. */
     static const uint8_t candidates[] = {R_AX, R_CX, R_DX, R_BX, R_SI, R_DI};
@@ -299,29 +306,33 @@ static cffi_status classify_riprel(csh h, const cs_insn *in, const cs_x86_op *me
             return CFFI_OK;
         }
     }
-    return refuse(errbuf, errlen, in, it->off, "no free scratch register");
+    return refuse(errbuf, errlen, in, off, "no free scratch register");
 }
 
-/* Classify one instruction of the range [base, base+len). */
-static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, const uint8_t *base,
-                                size_t len, item *it, char *errbuf, size_t errlen) {
+/* Classify one instruction; off is its position relative to the relocated range. */
+static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, uint64_t lo, uint64_t hi,
+                                item *it, char *errbuf, size_t errlen) {
     const cs_x86 *x = &in->detail->x86;
-    uint64_t lo = (uint64_t)(uintptr_t)base, hi = lo + len;
+    int64_t off = (int64_t)(in->address - lo);
     it->kind = K_COPY;
+    it->falls = true;
     if (mode != X86_MODE_64)
-        return refuse(errbuf, errlen, in, it->off, "x86-32 relocation is not implemented yet");
+        return refuse(errbuf, errlen, in, off, "x86-32 relocation is not implemented yet");
 
     if (cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE)) {
         it->target = (uint64_t)x->operands[0].imm;
-        bool inside = it->target >= lo && it->target <= hi;
         switch (in->id) {
         case X86_INS_JMP:
-            if (!inside) return refuse(errbuf, errlen, in, it->off, "jump leaves the relocated code");
             it->kind = K_JMP;
+            it->falls = false;
             return CFFI_OK;
         case X86_INS_CALL:
-            if (inside) return refuse(errbuf, errlen, in, it->off, "call into the relocated code");
+            /* A call that lands in the code being moved reads its own return address: the
+             * x86-32 PIC idiom. Here it would see the copy's address; refuse. */
+            if (it->target >= lo && it->target < hi)
+                return refuse(errbuf, errlen, in, off, "call into the relocated code");
             it->kind = K_CALL_ABS;
+            it->is_call = true;
             return CFFI_OK;
         default:
             break;
@@ -332,33 +343,37 @@ static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, const u
         else if (x->opcode[0] == OP_TWO_BYTE && (x->opcode[1] & 0xF0) == OP_JCC_NEAR)
             cc = x->opcode[1] & 0x0F;
         else
-            return refuse(errbuf, errlen, in, it->off, "relative branch without a long form");
-        if (!inside)
-            return refuse(errbuf, errlen, in, it->off, "branch leaves the relocated code");
+            return refuse(errbuf, errlen, in, off, "relative branch without a long form");
         it->kind = K_JCC;
         it->cc = cc;
         return CFFI_OK;
     }
+    it->is_call = cs_insn_group(h, in, X86_GRP_CALL);
+    if (cs_insn_group(h, in, X86_GRP_RET) || in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
+        (in->id == X86_INS_JMP) /* indirect */ || in->id == X86_INS_LJMP)
+        it->falls = false;
 
     for (uint8_t i = 0; i < x->op_count; i++) {
         const cs_x86_op *o = &x->operands[i];
         if (o->type != X86_OP_MEM) continue;
-        if (o->mem.base == X86_REG_RIP) return classify_riprel(h, in, o, it, errbuf, errlen);
+        if (o->mem.base == X86_REG_RIP) return classify_riprel(h, in, o, it, off, errbuf, errlen);
         if (o->mem.base == X86_REG_EIP || o->mem.index == X86_REG_RIP)
-            return refuse(errbuf, errlen, in, it->off, "EIP-relative operand");
+            return refuse(errbuf, errlen, in, off, "EIP-relative operand");
     }
     return CFFI_OK;
 }
 
 static size_t item_size(const item *it) {
+    size_t jmp = it->jump_after ? 5 : 0; /* E9 rel32 back to where execution continues */
+    if (it->trap_after) jmp = 2;         /* 0F 0B: ud2 */
     switch (it->kind) {
-    case K_COPY: return it->len;
-    case K_JCC: return 6;          /* 0F 80+cc rel32 */
-    case K_JMP: return 5;          /* E9 rel32 */
-    case K_CALL_ABS: return 13;    /* movabs (10) + call *%r11 (3) */
-    case K_RIP_BRANCH: return 13;  /* movabs (10) + call/jmp *(%r11) (3) */
-    case K_RIP_LEA: return 10;     /* movabs */
-    case K_RIP_SCRATCH: return it->len - 4 + 5 + 1 + 10 + 1 + 8;
+    case K_COPY: return it->len + jmp;
+    case K_JCC: return 6 + jmp;          /* 0F 80+cc rel32 */
+    case K_JMP: return 5;                /* E9 rel32 */
+    case K_CALL_ABS: return 13 + jmp;    /* movabs (10) + call *%r11 (3) */
+    case K_RIP_BRANCH: return 13 + jmp;  /* movabs (10) + call/jmp *(%r11) (3) */
+    case K_RIP_LEA: return 10 + jmp;     /* movabs */
+    case K_RIP_SCRATCH: return it->len - 4 + 5 + 1 + 10 + 1 + 8 + jmp;
     }
     return 0;
 }
@@ -392,66 +407,221 @@ static uint8_t *put_lea_rsp(uint8_t *p, int32_t disp) {
     return put32(p, disp);
 }
 
-/* Offset in the image of source offset `target_src` (an item start or the end of the range). */
-static bool map_target(const item *items, size_t n, size_t len, size_t image_end, uint64_t lo,
-                       uint64_t target, size_t *out) {
-    size_t t = (size_t)(target - lo);
-    if (t == len) {
-        *out = image_end;
+/* Items: a small set searched linearly (prologues are tens of instructions). */
+typedef struct item_set {
+    item *v;
+    size_t n, cap;
+} item_set;
+
+static const item *find_item(const item_set *s, uint64_t addr, bool *inside) {
+    *inside = false;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i].addr == addr) return &s->v[i];
+        if (addr > s->v[i].addr && addr < s->v[i].addr + s->v[i].len) *inside = true;
+    }
+    return NULL;
+}
+
+static int item_order(const void *a, const void *b) {
+    const item *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Image offset of source address a: an item's, or the tail's for the end of the range. */
+static bool map_addr(const item_set *s, uint64_t a, uint64_t end, size_t tail_off, size_t *out) {
+    if (a == end) {
+        *out = tail_off;
         return true;
     }
-    for (size_t i = 0; i < n; i++)
-        if (items[i].off == t) {
-            *out = items[i].new_off;
-            return true;
-        }
+    bool inside;
+    const item *it = find_item(s, a, &inside);
+    if (!it) return false;
+    *out = it->new_off;
+    return true;
+}
+
+enum { MAX_WORK = 256, X86_MAX_INSN = 15 };
+
+/* Start addresses of the instructions reachable from `start` within `limit` bytes of code, for
+ * telling a cold prologue path from the code after the block: a best effort (it stops quietly at
+ * the limit, at indirect jumps and at anything it cannot decode). */
+typedef struct addr_set {
+    uint64_t *v;
+    size_t n, cap;
+} addr_set;
+
+static bool addr_in(const addr_set *s, uint64_t a) {
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == a) return true;
     return false;
 }
 
-cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t **image,
-                            size_t *image_len, char *errbuf, size_t errlen) {
+static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t limit,
+                                     addr_set *out) {
+    uint64_t work[MAX_WORK];
+    size_t nwork = 0, bytes = 0;
+    work[nwork++] = start;
+    while (nwork > 0) {
+        uint64_t a = work[--nwork];
+        while (!addr_in(out, a) && bytes < limit) {
+            if (!x86_decode(h, (const uint8_t *)(uintptr_t)a, X86_MAX_INSN, in)) break;
+            if (out->n == out->cap) {
+                size_t cap = out->cap ? out->cap * 2 : 128;
+                uint64_t *v = realloc(out->v, cap * sizeof *v);
+                if (!v) return CFFI_ENOMEM;
+                out->v = v;
+                out->cap = cap;
+            }
+            out->v[out->n++] = a;
+            bytes += in->size;
+            const cs_x86 *x = &in->detail->x86;
+            bool rel = cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE);
+            bool call = cs_insn_group(h, in, X86_GRP_CALL);
+            if (rel && !call && nwork < MAX_WORK) work[nwork++] = (uint64_t)x->operands[0].imm;
+            if (in->id == X86_INS_JMP || in->id == X86_INS_LJMP || in->id == X86_INS_UD2 ||
+                in->id == X86_INS_HLT || in->id == X86_INS_INT3 ||
+                cs_insn_group(h, in, X86_GRP_RET))
+                break;
+            a += in->size;
+        }
+    }
+    return CFFI_OK;
+}
+
+cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_t *image_len,
+                            size_t *tail_off, char *errbuf, size_t errlen) {
     *image = NULL;
     *image_len = 0;
-    const uint8_t *base = src;
+    *tail_off = 0;
     x86_mode mode = X86_NATIVE_MODE;
+    const uint64_t lo = (uint64_t)(uintptr_t)rq->src, end = lo + rq->len;
     csh h;
     if (x86_open(mode, true, &h) != CS_ERR_OK) {
         cffi_errorf(errbuf, errlen, "cannot open the x86 disassembler");
         return CFFI_ERELOC;
     }
     cs_insn *in = cs_malloc(h);
-    item *items = calloc(len ? len : 1, sizeof *items);
+    item_set set = {0};
+    uint64_t work[MAX_WORK];
+    size_t nwork = 0, outside_bytes = 0;
     uint8_t *out = NULL;
+    addr_set body = {0};
     cffi_status st = CFFI_OK;
-    size_t n = 0;
-    if (!in || !items) {
+    if (!in) {
         st = CFFI_ENOMEM;
         goto done;
     }
+    if (rq->body && (st = collect_reachable(h, in, (uint64_t)(uintptr_t)rq->body, rq->body_limit,
+                                            &body)) != CFFI_OK)
+        goto done;
 
-    /* Pass 1: decode and classify. */
-    for (size_t off = 0; off < len; n++) {
-        if (!x86_decode(h, base + off, len - off, in)) {
-            cffi_errorf(errbuf, errlen, "cannot relocate: undecodable byte 0x%02x at +%zu",
-                        base[off], off);
-            st = CFFI_ERELOC;
-            goto done;
+    /* Pass 1: walk every path from the entry until it reaches the end of the range, following
+     * branches into out-of-line code (compilers put cold prologue paths after the function).
+     * work[] holds branch targets; from[] the branch, for messages. */
+    uint64_t from[MAX_WORK];
+    from[nwork] = 0;
+    work[nwork++] = lo;
+    while (nwork > 0 && st == CFFI_OK) {
+        --nwork;
+        uint64_t a = work[nwork], src_branch = from[nwork];
+        for (;;) {
+            if (a == end) break;
+            bool inside = false, guard = a > end && a < end + rq->guard_len;
+            if (!guard && find_item(&set, a, &inside)) break;
+            if (guard || inside) {
+                const char *why = guard ? "it reaches into the code after the range"
+                                        : "it lands inside an instruction";
+                if (src_branch && x86_decode(h, (const uint8_t *)(uintptr_t)src_branch,
+                                             X86_MAX_INSN, in))
+                    st = refuse(errbuf, errlen, in, (int64_t)(src_branch - lo), why);
+                else {
+                    cffi_errorf(errbuf, errlen, "cannot relocate: at %+lld %s",
+                                (long long)(a - lo), why);
+                    st = CFFI_ERELOC;
+                }
+                break;
+            }
+            bool in_range = a >= lo && a < end;
+            size_t max = in_range ? (size_t)(end - a) : X86_MAX_INSN;
+            const uint8_t *p = (const uint8_t *)(uintptr_t)a;
+            if (!x86_decode(h, p, max, in)) {
+                cffi_errorf(errbuf, errlen, "cannot relocate: undecodable byte 0x%02x at %+lld",
+                            p[0], (long long)(a - lo));
+                st = CFFI_ERELOC;
+                break;
+            }
+            if (!in_range && (outside_bytes += in->size) > rq->max_outside) {
+                cffi_errorf(errbuf, errlen,
+                            "cannot relocate: more than %zu bytes of out-of-line code reached "
+                            "from the range", rq->max_outside);
+                st = CFFI_ERELOC;
+                break;
+            }
+            if (set.n == set.cap) {
+                size_t cap = set.cap ? set.cap * 2 : 64;
+                item *v = realloc(set.v, cap * sizeof *v);
+                if (!v) {
+                    st = CFFI_ENOMEM;
+                    break;
+                }
+                set.v = v;
+                set.cap = cap;
+            }
+            item *it = &set.v[set.n];
+            memset(it, 0, sizeof *it);
+            it->addr = a;
+            it->len = in->size;
+            if ((st = x86_classify(h, mode, in, lo, end, it, errbuf, errlen)) != CFFI_OK) break;
+            set.n++;
+            if (it->kind == K_JCC || it->kind == K_JMP) {
+                if (nwork == MAX_WORK) {
+                    cffi_errorf(errbuf, errlen, "cannot relocate: too many branches");
+                    st = CFFI_ERELOC;
+                    break;
+                }
+                from[nwork] = a;
+                work[nwork++] = it->target;
+            }
+            /* A call whose return would land in the code after the block: a correct template
+             * cannot get there without the record, so the callee does not return (ASan's
+             * reports, __stack_chk_fail). Trap after it rather than copy the body. */
+            if (it->is_call && it->falls && addr_in(&body, a + in->size)) {
+                it->falls = false;
+                it->trap_after = true;
+            }
+            if (!it->falls) break;
+            a += in->size;
         }
-        items[n].off = off;
-        items[n].len = in->size;
-        if ((st = x86_classify(h, mode, in, base, len, &items[n], errbuf, errlen)) != CFFI_OK)
-            goto done;
-        off += in->size;
     }
+    if (st != CFFI_OK) goto done;
 
-    /* Pass 2: lay out the image. */
+    /* Pass 2: lay out. The range's own instructions first, in order (they are contiguous and
+     * end where the tail begins), then the tail, then out-of-line code in address order, with a
+     * jmp wherever the next item in the image is not where execution continues. */
+    qsort(set.v, set.n, sizeof *set.v, item_order);
     size_t pos = 0;
-    bool pad = (flags & CFFI_RELOC_ENTRY) && !(len >= 4 && memcmp(base, ENDBR64, 4) == 0);
+    bool pad = (rq->flags & CFFI_RELOC_ENTRY) &&
+               !(rq->len >= 4 && memcmp(rq->src, ENDBR64, 4) == 0);
     if (pad) pos += sizeof ENDBR64;
-    for (size_t i = 0; i < n; i++) {
-        items[i].new_off = pos;
-        items[i].new_len = item_size(&items[i]);
-        pos += items[i].new_len;
+    size_t first_out = 0;
+    while (first_out < set.n && set.v[first_out].addr < end) first_out++;
+    for (size_t i = 0; i < set.n; i++) {
+        item *it = &set.v[i];
+        uint64_t next = it->addr + it->len;
+        bool next_in_image = (i + 1 < set.n && i + 1 != first_out && set.v[i + 1].addr == next) ||
+                             (i + 1 == first_out && next == end);
+        it->jump_after = it->falls && !next_in_image;
+        if (i == first_out) {
+            *tail_off = pos;
+            pos += rq->tail_len;
+        }
+        it->new_off = pos;
+        it->new_len = item_size(it);
+        pos += it->new_len;
+    }
+    if (first_out == set.n) {
+        *tail_off = pos;
+        pos += rq->tail_len;
     }
     out = malloc(pos ? pos : 1);
     if (!out) {
@@ -460,12 +630,12 @@ cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t
     }
 
     /* Pass 3: emit. */
-    uint8_t *p = out;
-    if (pad) p = put_bytes(p, ENDBR64, sizeof ENDBR64);
-    uint64_t lo = (uint64_t)(uintptr_t)base;
-    for (size_t i = 0; i < n; i++) {
-        const item *it = &items[i];
-        const uint8_t *b = base + it->off;
+    if (pad) put_bytes(out, ENDBR64, sizeof ENDBR64);
+    put_bytes(out + *tail_off, rq->tail, rq->tail_len);
+    for (size_t i = 0; i < set.n; i++) {
+        const item *it = &set.v[i];
+        const uint8_t *b = (const uint8_t *)(uintptr_t)it->addr;
+        uint8_t *p = out + it->new_off;
         size_t t;
         switch (it->kind) {
         case K_COPY:
@@ -473,10 +643,9 @@ cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t
             break;
         case K_JCC:
         case K_JMP:
-            if (!map_target(items, n, len, pos, lo, it->target, &t)) {
-                cffi_errorf(errbuf, errlen,
-                            "cannot relocate the branch at +%zu: its target +%zu is inside an "
-                            "instruction", it->off, (size_t)(it->target - lo));
+            if (!map_addr(&set, it->target, end, *tail_off, &t)) {
+                cffi_errorf(errbuf, errlen, "cannot relocate: lost branch target %+lld",
+                            (long long)(it->target - lo));
                 st = CFFI_ERELOC;
                 goto done;
             }
@@ -486,13 +655,13 @@ cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t
             } else {
                 *p++ = OP_JMP_REL32;
             }
-            p = put32(p, (int32_t)((int64_t)t - (int64_t)(it->new_off + it->new_len)));
+            p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
             break;
         case K_CALL_ABS:
             p = put_movabs(p, R_R11, it->target);
-            *p++ = REX | REX_B;                               /* r11 */
+            *p++ = REX | REX_B;                                         /* r11 */
             *p++ = OP_GRP5;
-            *p++ = MODRM_MOD_DIRECT | (GRP5_CALL << 3) | (R_R11 & 7); /* call *%r11 */
+            *p++ = MODRM_MOD_DIRECT | (GRP5_CALL << 3) | (R_R11 & 7);   /* call *%r11 */
             break;
         case K_RIP_BRANCH:
             p = put_movabs(p, R_R11, it->target);              /* address of the pointer */
@@ -516,6 +685,20 @@ cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t
             break;
         }
         }
+        if (it->trap_after) {                                  /* ud2: never reached */
+            *p++ = OP_TWO_BYTE;
+            *p++ = OP_UD2_2;
+        }
+        if (it->jump_after) {                                  /* continue where the source does */
+            if (!map_addr(&set, it->addr + it->len, end, *tail_off, &t)) {
+                cffi_errorf(errbuf, errlen, "cannot relocate: lost fall-through at %+lld",
+                            (long long)(it->addr + it->len - lo));
+                st = CFFI_ERELOC;
+                goto done;
+            }
+            *p++ = OP_JMP_REL32;
+            p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
+        }
     }
     *image = out;
     *image_len = pos;
@@ -523,7 +706,8 @@ cffi_status cffi_reloc_copy(const void *src, size_t len, unsigned flags, uint8_t
 
 done:
     free(out);
-    free(items);
+    free(set.v);
+    free(body.v);
     if (in) cs_free(in, 1);
     cs_close(&h);
     return st;

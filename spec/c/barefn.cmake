@@ -1,0 +1,97 @@
+# Typed thunk tests (spec/c/barefn/): every build of a template gives its prologue a different
+# shape to relocate, so the template tests are built as a matrix: the project's compiler and clang
+# (when found), each with the variants below, which between them put every flag in front of both
+# compilers. Each build is one executable and one CTest test, c.barefn.<test>.<compiler>.<variant>.
+#
+#   -DCFFI_BAREFN_CLANG=OFF   skip the clang builds
+if(NOT CFFI_HAVE_BAREFN)
+  return()
+endif()
+
+option(CFFI_BAREFN_CLANG "Also build the typed thunk tests with clang" ON)
+
+# name | compile flags, separated by ":" | link flags ("-" for none)
+set(_bf_variants
+  "O0|-O0:-fno-pie|-no-pie"
+  "O2pic|-O2:-fPIC|-"
+  "O3ssp|-O3:-fstack-protector-all:-fstack-clash-protection:-fno-pie|-no-pie"
+  "Oscet|-Os:-fcf-protection=full:-fPIC|-"
+  "O2asan|-O2:-fsanitize=address:-fno-omit-frame-pointer|-fsanitize=address"
+)
+set(_bf_matrix_tests barefn_shapes barefn_prologue)
+set(_bf_single_tests barefn_many)
+
+set(_bf_dir ${CMAKE_CURRENT_LIST_DIR}/barefn)
+set(_bf_out ${CMAKE_CURRENT_BINARY_DIR}/barefn)
+set(_bf_includes -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/src/arch/${CFFI_ARCH}
+                 -I${CMAKE_CURRENT_LIST_DIR})
+
+# The second compiler links on its own (its sanitizer runtime is not the project compiler's), so
+# it is skipped when the library itself is built with sanitizers.
+set(_bf_clang "")
+if(CFFI_BAREFN_CLANG AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" AND NOT CFFI_SANITIZE
+   AND NOT CMAKE_CROSSCOMPILING)
+  find_program(CFFI_CLANG NAMES clang clang-16 clang-15 clang-14)
+  if(CFFI_CLANG)
+    set(_bf_clang ${CFFI_CLANG})
+  endif()
+endif()
+string(TOLOWER "${CMAKE_C_COMPILER_ID}" _bf_cc)
+
+# One test built by the project's compiler with the variant's flags.
+function(_bf_native test variant cflags lflags)
+  set(exe ${test}_${_bf_cc}_${variant})
+  add_executable(${exe} ${_bf_dir}/${test}.c)
+  target_link_libraries(${exe} PRIVATE cffi_static cffi_internal Threads::Threads)
+  target_include_directories(${exe} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
+  target_compile_options(${exe} PRIVATE ${CFFI_WARNINGS} ${cflags})
+  if(NOT lflags STREQUAL "-")
+    target_link_options(${exe} PRIVATE ${lflags})
+  endif()
+  set_target_properties(${exe} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
+  add_test(NAME c.barefn.${test}.${_bf_cc}.${variant} COMMAND ${exe})
+  set_tests_properties(c.barefn.${test}.${_bf_cc}.${variant} PROPERTIES LABELS "c;barefn" TIMEOUT 120)
+endfunction()
+
+# The same with clang, compiled and linked by a custom command.
+function(_bf_clang test variant cflags lflags)
+  set(exe ${_bf_out}/${test}_clang_${variant})
+  set(link ${lflags})
+  if(link STREQUAL "-")
+    set(link "")
+  endif()
+  add_custom_command(
+    OUTPUT ${exe}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${_bf_out}
+    COMMAND ${_bf_clang} -std=gnu11 ${CFFI_WARNINGS} ${cflags} ${_bf_includes}
+            ${_bf_dir}/${test}.c $<TARGET_FILE:cffi_static> ${CAPSTONE_LINK_LIBRARIES} -lpthread
+            ${link} -o ${exe}
+    DEPENDS ${_bf_dir}/${test}.c cffi_static ${PROJECT_SOURCE_DIR}/src/cffi.h
+            ${CMAKE_CURRENT_LIST_DIR}/check.h
+    COMMENT "Building ${test} with clang (${variant})"
+    VERBATIM)
+  add_custom_target(${test}_clang_${variant} ALL DEPENDS ${exe})
+  add_test(NAME c.barefn.${test}.clang.${variant} COMMAND ${exe})
+  set_tests_properties(c.barefn.${test}.clang.${variant} PROPERTIES LABELS "c;barefn" TIMEOUT 120)
+endfunction()
+
+foreach(v IN LISTS _bf_variants)
+  string(REPLACE "|" ";" parts "${v}")
+  list(GET parts 0 name)
+  list(GET parts 1 cflags)
+  list(GET parts 2 lflags)
+  string(REPLACE ":" ";" cflags "${cflags}")
+  foreach(test IN LISTS _bf_matrix_tests)
+    _bf_native(${test} ${name} "${cflags}" "${lflags}")
+    if(_bf_clang)
+      _bf_clang(${test} ${name} "${cflags}" "${lflags}")
+    endif()
+  endforeach()
+endforeach()
+
+foreach(test IN LISTS _bf_single_tests)
+  _bf_native(${test} O2 "-O2" "-")
+  if(_bf_clang)
+    _bf_clang(${test} O2 "-O2" "-")
+  endif()
+endforeach()

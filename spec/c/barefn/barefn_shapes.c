@@ -1,0 +1,364 @@
+/*
+ * barefn_shapes.c - typed thunks of every convention name and a spread of shapes, called from
+ * compiled callers: integer widths and signedness, float and double, pointers, void results, no
+ * parameters, more parameters than argument registers (so the handler, with its extra ctx, takes
+ * some from the stack), mixed classes under win64's shared slots. Each handler checks every
+ * argument and the caller checks every result. Also: the BareFnMut and BareFnOnce rules, calls
+ * through freed thunks (for each flavour), the report hook and its default, NAME_static,
+ * invalid arguments, and cffi_disasm of a thunk.
+ *
+ * Built many times (spec/c/barefn.cmake): gcc and clang, each at -O0/-O2/-O3/-Os, with and without
+ * -fPIC, -fstack-protector-all, -fcf-protection=full and -fsanitize=address, since every build
+ * gives the templates a different prologue to relocate.
+ */
+#include "cffi.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+
+/* Every handler checks its arguments against these and counts its runs. */
+static int runs;
+static int bad_args;
+#define ARG(cond)                                                                                 \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            bad_args++;                                                                           \
+            fprintf(stderr, "%s:%d: bad argument: %s\n", __FILE__, __LINE__, #cond);              \
+        }                                                                                         \
+    } while (0)
+
+static int ctx_tag; /* handlers get &ctx_tag as their context */
+
+/* --- int(int, int), stdcall (the native convention on x86-64) */
+static int h_add(void *ctx, int a, int b) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    return a * 10 + b;
+}
+CFFI_BAREFN(t_add, stdcall, int, (int a, int b), (a, b))
+static int h_which(void *ctx, int a, int b) { return a == 1 && b == 1 ? *(int *)ctx : -1; }
+
+/* --- double(double, float, int, double) under win64: shared slots, xmm1 and r8 */
+static double h_mixed(void *ctx, double a, float b, int c, double d) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(a == 1.5 && b == -2.25f && c == -7 && d == 1e100);
+    return a + b + c + (d / 1e100);
+}
+CFFI_BAREFN(t_mixed_w, win64, double, (double a, float b, int c, double d), (a, b, c, d))
+CFFI_BAREFN(t_mixed_s, sysv64, double, (double a, float b, int c, double d), (a, b, c, d))
+
+/* --- int64_t of ten integers: stack parameters in both conventions */
+static int64_t h_ten(void *ctx, int64_t a, int32_t b, int64_t c, uint32_t d, int64_t e, int8_t f,
+                     int64_t g, uint16_t h, int64_t i, int64_t j) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(a == INT64_MIN && b == -2 && c == 3 && d == 0xFFFFFFFFu && e == -5 && f == -6 &&
+        g == 0x7000000000000007 && h == 0xFFFF && i == -9 && j == 10);
+    return (int64_t)((uint64_t)a + (uint64_t)b + (uint64_t)c + d + (uint64_t)e + (uint64_t)f +
+                     (uint64_t)g + h + (uint64_t)i + (uint64_t)j);
+}
+#define TEN_PARAMS                                                                                \
+    (int64_t a, int32_t b, int64_t c, uint32_t d, int64_t e, int8_t f, int64_t g, uint16_t h,     \
+     int64_t i, int64_t j)
+#define TEN_ARGS (a, b, c, d, e, f, g, h, i, j)
+CFFI_BAREFN(t_ten_s, sysv64, int64_t, TEN_PARAMS, TEN_ARGS)
+CFFI_BAREFN(t_ten_w, win64, int64_t, TEN_PARAMS, TEN_ARGS)
+CFFI_BAREFN(t_ten_c, C, int64_t, TEN_PARAMS, TEN_ARGS)
+
+/* --- void(const char *, size_t), C */
+static char seen_text[32];
+static void h_store(void *ctx, const char *s, size_t n) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(n < sizeof seen_text);
+    if (n < sizeof seen_text) memcpy(seen_text, s, n + 1);
+}
+CFFI_BAREFN(t_store, C, void, (const char *s, size_t n), (s, n))
+CFFI_BAREFN(t_store_w, efiapi, void, (const char *s, size_t n), (s, n))
+
+/* --- bool(uint8_t, int16_t, uint32_t), fastcall: narrow integers arrive extended correctly */
+static bool h_narrow(void *ctx, uint8_t a, int16_t b, uint32_t c) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(a == 200 && b == -300 && c == 4000000000u);
+    return a == 200 && b == -300;
+}
+CFFI_BAREFN(t_narrow, fastcall, bool, (uint8_t a, int16_t b, uint32_t c), (a, b, c))
+
+/* --- float of nine floats, efiapi (= win64): five of them on the stack */
+static float h_floats(void *ctx, float a, float b, float c, float d, float e, float f, float g,
+                      float h, float i) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(a == 1 && b == 2 && c == 3 && d == 4 && e == 5 && f == 6 && g == 7 && h == 8 && i == 9.5f);
+    return a + b + c + d + e + f + g + h + i;
+}
+#define NINE_F                                                                                    \
+    (float a, float b, float c, float d, float e, float f, float g, float h, float i)
+CFFI_BAREFN(t_floats_e, efiapi, float, NINE_F, (a, b, c, d, e, f, g, h, i))
+CFFI_BAREFN(t_floats_s, system, float, NINE_F, (a, b, c, d, e, f, g, h, i))
+
+/* --- void *(void *), thiscall */
+static void *h_ptr(void *ctx, void *p) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    return (char *)p + 1;
+}
+CFFI_BAREFN(t_ptr, thiscall, void *, (void *p), (p))
+
+/* --- ten alternating int/double, sysv64 and win64 */
+static double h_alt(void *ctx, int a, double b, int c, double d, int e, double f, int g,
+                    double h, int i, double j) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    ARG(a == 1 && b == 0.5 && c == -3 && d == 0.25 && e == 5 && f == -0.125 && g == 7 &&
+        h == 8.5 && i == -9 && j == 1e-3);
+    return a + b + c + d + e + f + g + h + i + j;
+}
+#define ALT_P                                                                                     \
+    (int a, double b, int c, double d, int e, double f, int g, double h, int i, double j)
+#define ALT_A (a, b, c, d, e, f, g, h, i, j)
+CFFI_BAREFN(t_alt_s, sysv64, double, ALT_P, ALT_A)
+CFFI_BAREFN(t_alt_w, win64, double, ALT_P, ALT_A)
+
+/* --- no parameters */
+static int h_42(void *ctx) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    return 42;
+}
+CFFI_BAREFN0(t_42, cdecl, int)
+static void h_v0(void *ctx) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+}
+CFFI_BAREFN0(t_v0, win64, void)
+
+/* --- flavours */
+static int hook_events[4];
+static const cffi_barefn *hook_last;
+static char hook_name[32];
+static void count_hook(const cffi_barefn *b, const char *name, cffi_barefn_event ev) {
+    if (ev >= 1 && ev <= 3) hook_events[ev]++;
+    hook_last = b;
+    snprintf(hook_name, sizeof hook_name, "%s", name);
+}
+
+CFFI_BAREFN_MUT(t_mut, sysv64, int, (int x), (x))
+typedef struct mut_ctx {
+    t_mut_bare self; /* set after creation: the handler re-enters through it */
+    int inner_result;
+} mut_ctx;
+static int h_mut(void *ctx, int x) {
+    mut_ctx *m = ctx;
+    runs++;
+    if (x > 0) m->inner_result = m->self(x - 1); /* re-entry: caught, returns 0 */
+    return x + 100;
+}
+
+static int h_once(void *ctx, int x) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    return x * 2;
+}
+CFFI_BAREFN_ONCE(t_once, win64, int, (int x), (x))
+static double h_once0(void *ctx) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+    return 2.5;
+}
+CFFI_BAREFN0_ONCE(t_once0, C, double)
+static void h_mut0(void *ctx) {
+    runs++;
+    ARG(ctx == &ctx_tag);
+}
+CFFI_BAREFN0_MUT(t_mut0, C, void)
+
+/* A function that already has the bare signature needs no thunk. */
+static int bare_add(int a, int b) { return a + b; }
+
+static void test_shapes(void) {
+    cffi_barefn *t;
+    REQUIRE(t_add_new(h_add, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_add_code(t)(4, 2) == 42);
+    CHECK(t_add_code(t)(-1, -2) == -12);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_mixed_w_new(h_mixed, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_mixed_w_code(t)(1.5, -2.25f, -7, 1e100) == 1.5 - 2.25 - 7 + 1);
+    cffi_barefn_free(t);
+    REQUIRE(t_mixed_s_new(h_mixed, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_mixed_s_code(t)(1.5, -2.25f, -7, 1e100) == 1.5 - 2.25 - 7 + 1);
+    cffi_barefn_free(t);
+
+    int64_t ten = (int64_t)((uint64_t)INT64_MIN - 2 + 3 + 0xFFFFFFFFu - 5 - 6 + 0x7000000000000007 +
+                            0xFFFF - 9 + 10);
+    REQUIRE(t_ten_s_new(h_ten, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_ten_s_code(t)(INT64_MIN, -2, 3, 0xFFFFFFFFu, -5, -6, 0x7000000000000007, 0xFFFF, -9,
+                          10) == ten);
+    cffi_barefn_free(t);
+    REQUIRE(t_ten_w_new(h_ten, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_ten_w_code(t)(INT64_MIN, -2, 3, 0xFFFFFFFFu, -5, -6, 0x7000000000000007, 0xFFFF, -9,
+                          10) == ten);
+    cffi_barefn_free(t);
+    REQUIRE(t_ten_c_new(h_ten, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_ten_c_code(t)(INT64_MIN, -2, 3, 0xFFFFFFFFu, -5, -6, 0x7000000000000007, 0xFFFF, -9,
+                          10) == ten);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_store_new(h_store, &ctx_tag, &t) == CFFI_OK);
+    t_store_code(t)("hello", 5);
+    CHECK(strcmp(seen_text, "hello") == 0);
+    cffi_barefn_free(t);
+    REQUIRE(t_store_w_new(h_store, &ctx_tag, &t) == CFFI_OK);
+    t_store_w_code(t)("win64", 5);
+    CHECK(strcmp(seen_text, "win64") == 0);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_narrow_new(h_narrow, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_narrow_code(t)(200, -300, 4000000000u) == true);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_floats_e_new(h_floats, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_floats_e_code(t)(1, 2, 3, 4, 5, 6, 7, 8, 9.5f) == 45.5f);
+    cffi_barefn_free(t);
+    REQUIRE(t_floats_s_new(h_floats, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_floats_s_code(t)(1, 2, 3, 4, 5, 6, 7, 8, 9.5f) == 45.5f);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_ptr_new(h_ptr, &ctx_tag, &t) == CFFI_OK);
+    char buf[4];
+    CHECK(t_ptr_code(t)(buf) == buf + 1);
+    cffi_barefn_free(t);
+
+    double alt = 1 + 0.5 - 3 + 0.25 + 5 - 0.125 + 7 + 8.5 - 9 + 1e-3;
+    REQUIRE(t_alt_s_new(h_alt, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_alt_s_code(t)(1, 0.5, -3, 0.25, 5, -0.125, 7, 8.5, -9, 1e-3) == alt);
+    cffi_barefn_free(t);
+    REQUIRE(t_alt_w_new(h_alt, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_alt_w_code(t)(1, 0.5, -3, 0.25, 5, -0.125, 7, 8.5, -9, 1e-3) == alt);
+    cffi_barefn_free(t);
+
+    REQUIRE(t_42_new(h_42, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_42_code(t)() == 42);
+    cffi_barefn_free(t);
+    int before = runs;
+    REQUIRE(t_v0_new(h_v0, &ctx_tag, &t) == CFFI_OK);
+    t_v0_code(t)();
+    CHECK(runs == before + 1);
+    cffi_barefn_free(t);
+
+    /* Two thunks of one template are independent. */
+    cffi_barefn *u;
+    int one = 1, two = 2;
+    REQUIRE(t_add_new(h_which, &one, &t) == CFFI_OK);
+    REQUIRE(t_add_new(h_which, &two, &u) == CFFI_OK);
+    CHECK(cffi_barefn_code(t) != cffi_barefn_code(u));
+    CHECK(t_add_code(t)(1, 1) == 1);
+    CHECK(t_add_code(u)(1, 1) == 2);
+    cffi_barefn_free(t);
+    cffi_barefn_free(u);
+
+    CHECK(t_add_static(bare_add) == bare_add);
+    CHECK(cffi_barefn_code(NULL) == NULL);
+    cffi_barefn_free(NULL);
+    CHECK(t_add_new(NULL, NULL, &t) == CFFI_EINVAL && t == NULL);
+    CHECK(cffi_barefn_new(NULL, (void *)h_add, NULL, &t) == CFFI_EINVAL);
+}
+
+static void test_flavours(void) {
+    cffi_set_barefn_hook(count_hook);
+    memset(hook_events, 0, sizeof hook_events);
+
+    /* BareFnMut: the nested call through the same thunk is caught; later calls run again. */
+    mut_ctx m = {0};
+    cffi_barefn *t;
+    REQUIRE(t_mut_new(h_mut, &m, &t) == CFFI_OK);
+    m.self = t_mut_code(t);
+    int before = runs;
+    CHECK(m.self(3) == 103);
+    CHECK(m.inner_result == 0 && runs == before + 1);
+    CHECK(hook_events[CFFI_BAREFN_EV_REENTERED] == 1 && hook_last == t);
+    CHECK(strcmp(hook_name, "t_mut") == 0);
+    CHECK(m.self(0) == 100 && runs == before + 2);
+    cffi_barefn_free(t);
+    CHECK(m.self(0) == 0 && hook_events[CFFI_BAREFN_EV_FREED] == 1);
+
+    cffi_barefn *z;
+    REQUIRE(t_mut0_new(h_mut0, &ctx_tag, &z) == CFFI_OK);
+    before = runs;
+    t_mut0_code(z)();
+    t_mut0_code(z)();
+    CHECK(runs == before + 2);
+    cffi_barefn_free(z);
+
+    /* BareFnOnce: the second call is caught. */
+    REQUIRE(t_once_new(h_once, &ctx_tag, &t) == CFFI_OK);
+    before = runs;
+    CHECK(t_once_code(t)(21) == 42);
+    CHECK(t_once_code(t)(21) == 0);
+    CHECK(runs == before + 1 && hook_events[CFFI_BAREFN_EV_CALLED_TWICE] == 1);
+    cffi_barefn_free(t);
+    CHECK(t_once_code(t)(21) == 0); /* freed: reported as freed however often */
+    CHECK(t_once_code(t)(21) == 0);
+    CHECK(hook_events[CFFI_BAREFN_EV_FREED] == 3 && hook_events[CFFI_BAREFN_EV_CALLED_TWICE] == 1);
+
+    REQUIRE(t_once0_new(h_once0, &ctx_tag, &t) == CFFI_OK);
+    CHECK(t_once0_code(t)() == 2.5);
+    CHECK(t_once0_code(t)() == 0.0);
+    CHECK(hook_events[CFFI_BAREFN_EV_CALLED_TWICE] == 2);
+    cffi_barefn_free(t);
+
+    /* Plain thunks after free: zero of each result type, handler not run. */
+    before = runs;
+    REQUIRE(t_alt_w_new(h_alt, &ctx_tag, &t) == CFFI_OK);
+    t_alt_w_bare alt = t_alt_w_code(t);
+    cffi_barefn_free(t);
+    CHECK(alt(1, 0.5, -3, 0.25, 5, -0.125, 7, 8.5, -9, 1e-3) == 0.0);
+    REQUIRE(t_ptr_new(h_ptr, &ctx_tag, &t) == CFFI_OK);
+    t_ptr_bare ptr = t_ptr_code(t);
+    cffi_barefn_free(t);
+    cffi_barefn_free(t); /* idempotent while dead */
+    CHECK(ptr(&m) == NULL);
+    CHECK(runs == before && hook_events[CFFI_BAREFN_EV_FREED] == 5);
+    CHECK(strcmp(hook_name, "t_ptr") == 0);
+
+    /* The default report goes to stderr and still returns zero. */
+    cffi_set_barefn_hook(NULL);
+    CHECK(ptr(&m) == NULL);
+    CHECK(hook_events[CFFI_BAREFN_EV_FREED] == 5);
+    CHECK(strcmp(cffi_barefn_event_text(CFFI_BAREFN_EV_CALLED_TWICE), "called more than once") == 0);
+}
+
+static void test_disasm(void) {
+    cffi_barefn *t;
+    REQUIRE(t_add_new(h_add, &ctx_tag, &t) == CFFI_OK);
+    char text[4096];
+    size_t n = cffi_disasm(cffi_barefn_code(t), 512, text, sizeof text);
+    CHECK(n > 0 && n < 512);
+    CHECK(strstr(text, "endbr64") == strchr(text, ':') + 2); /* the entry is a landing pad */
+    CHECK(strstr(text, "movabs") != NULL);
+    size_t len = strlen(text);
+    CHECK(len > 0 && text[len - 1] == '\n');
+    const char *last = text + len - 1;
+    while (last > text && last[-1] != '\n') last--;
+    CHECK(strstr(last, ": jmp ") != NULL); /* stops at the jump back */
+
+    char small[40]; /* too small for two lines: whole lines only */
+    size_t m = cffi_disasm(cffi_barefn_code(t), 512, small, sizeof small);
+    CHECK(m < n && strchr(small, '\n') == strrchr(small, '\n'));
+    CHECK(cffi_disasm(cffi_barefn_code(t), 512, small, 0) == 0);
+    cffi_barefn_free(t);
+}
+
+int main(void) {
+    test_shapes();
+    test_flavours();
+    test_disasm();
+    CHECK(bad_args == 0);
+    return CHECK_DONE();
+}
