@@ -5,6 +5,9 @@
  * Usage:
  *   bench_cffi [--quick] [--rounds R] [--sample-ms MS]   timings
  *   bench_cffi --mem cffi|libffi|lua [N]                  memory with N live closures (1000000)
+ *   bench_cffi --only KEY N                               run one case N times, print nothing
+ *                                                         (instruction counts: run it under
+ *                                                         callgrind for two N and subtract)
  *
  * Output is one record per line, for scripts/bench.sh (bench/report.lua) to tabulate:
  *   time <key> <ns per operation> <calibration ns>
@@ -407,6 +410,17 @@ static void size_case(bcase *c, double sample_ns) {
     c->n *= 4; /* about sample_ns per sample */
 }
 
+/* One case, n operations, nothing printed: for instruction counts under callgrind. */
+static void run_only(const char *key, int64_t n) {
+    for (size_t i = 0; i < ncases; i++) {
+        if (strcmp(cases[i].key, key) != 0) continue;
+        cases[i].n = n;
+        sample(&cases[i]);
+        return;
+    }
+    die("no such case", key);
+}
+
 static void run_timings(int rounds, double sample_ms, int quick) {
     for (size_t i = 0; i < ncases; i++) {
         if (quick) cases[i].n = 64;
@@ -514,18 +528,21 @@ static int run_memory(const char *what, long n) {
 int main(int argc, char **argv) {
     int rounds = 7, quick = 0;
     double sample_ms = 10;
-    const char *mem = NULL;
-    long mem_n = 1000000;
+    const char *mem = NULL, *only = NULL;
+    long mem_n = 1000000, only_n = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) quick = 1, rounds = 1;
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--sample-ms") == 0 && i + 1 < argc) sample_ms = atof(argv[++i]);
-        else if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
+        else if (strcmp(argv[i], "--only") == 0 && i + 2 < argc) {
+            only = argv[++i];
+            only_n = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
             mem = argv[++i];
             if (i + 1 < argc && argv[i + 1][0] != '-') mem_n = atol(argv[++i]);
         } else {
             fprintf(stderr, "usage: %s [--quick] [--rounds R] [--sample-ms MS] "
-                            "| --mem cffi|libffi|lua [N]\n", argv[0]);
+                            "| --mem cffi|libffi|lua [N] | --only KEY N\n", argv[0]);
             return 2;
         }
     }
@@ -588,7 +605,8 @@ int main(int argc, char **argv) {
             die("wrong result", cases[i].key);
     }
 
-    run_timings(rounds, sample_ms, quick);
+    if (only) run_only(only, only_n);
+    else run_timings(rounds, sample_ms, quick);
 
 #ifdef BENCH_HAVE_LUA
     lua_close(L);

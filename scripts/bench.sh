@@ -4,7 +4,8 @@
 # Python ctypes when those are installed, and memory with 1,000,000 live closures. Prints one
 # Markdown table of ratios (bench/report.lua); raw records go to build-bench/bench/records.txt.
 #
-# Environment: BENCH_ROUNDS (default 7), BENCH_SAMPLE_MS (default 10), BENCH_LIVE (1000000).
+# Environment: BENCH_ROUNDS (default 7), BENCH_SAMPLE_MS (default 10), BENCH_LIVE (1000000),
+# BENCH_ICOUNT=1 to add instructions per operation counted by callgrind (bench/icount.sh).
 # Timings on a shared machine are noisy: compare ratios, never absolute times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,3 +44,9 @@ done
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine="${cpu:-unknown CPU}, $(nproc) cores, $(uname -sr)"
 lua5.4 bench/report.lua "$records" "$machine"
+if [ "${BENCH_ICOUNT:-0}" = 1 ] && command -v valgrind >/dev/null; then
+  echo
+  echo "**Instructions per operation** (callgrind; reproducible on any load):"
+  echo
+  bench/icount.sh "$bin"
+fi
