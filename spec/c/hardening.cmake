@@ -62,9 +62,8 @@ if(EXISTS ${_hard}/test_wx.c)
   list(APPEND CFFI_HARD_TESTS hard_wx)
 endif()
 
-if(EXISTS ${_hard}/hardening_more.cmake)
-  include(${_hard}/hardening_more.cmake)
-endif()
+# --- fuzz targets and their replays ------------------------------------------------------------
+include(${PROJECT_SOURCE_DIR}/fuzz/fuzz.cmake)
 
 # --- stress, scaled down (full sizes: scripts/stress.sh) ---------------------------------------
 _hard_exe(hard_stress ${_hard}/stress.c)

@@ -130,7 +130,7 @@ const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cf
 void cffi_lua_push(lua_State *L, cffi_type t, const void *in) {
     switch (t) {
     case CFFI_T_VOID: lua_pushnil(L); return;
-    case CFFI_T_BOOL: lua_pushboolean(L, *(const _Bool *)in); return;
+    case CFFI_T_BOOL: lua_pushboolean(L, *(const uint8_t *)in != 0); return; /* any byte */
     case CFFI_T_INT8: lua_pushinteger(L, *(const int8_t *)in); return;
     case CFFI_T_UINT8: lua_pushinteger(L, *(const uint8_t *)in); return;
     case CFFI_T_INT16: lua_pushinteger(L, *(const int16_t *)in); return;
