@@ -60,8 +60,9 @@ local sigs = {
   { "mix", "`double(int, double, int64_t, float, int, double, void *, int)`" },
 }
 
-p("Machine: %s. Best of several interleaved rounds; every ratio is against a baseline", machine)
-p("measured in the same run (and, for LuaJIT and ctypes, in their own process).")
+p("Machine: %s.", machine)
+p("Best of several interleaved rounds; every ratio is against a baseline measured in the same")
+p("run (and, for LuaJIT and ctypes, in their own process).")
 p("")
 p("**Native code calls a bare function pointer** (time per call as a multiple of a direct call")
 p("of a compiled C function through the same loop):")
@@ -118,12 +119,13 @@ end
 p("")
 p("**Memory** with 1,000,000 live `int(int, int)` closures:")
 p("")
-p("| what | executable bytes per closure | resident bytes per closure (RSS growth) |")
-p("| --- | --- | --- |")
+p("| what | executable bytes per closure | record bytes per closure | resident bytes per closure (RSS growth) |")
+p("| --- | --- | --- | --- |")
 local function num(v, f) return v and string.format(f or "%.0f", v) or "n/a" end
-p("| cffi closure | %s | %s |", num(mem["cffi.exec_bytes_per"], "%.1f"), num(mem["cffi.rss_per"]))
-p("| libffi closure | (in its trampoline pages) | %s |", num(mem["libffi.rss_per"]))
-p("| Lua callback (cffi.wrap) | %s | %s |", num(mem["cffi.slot_exec_bytes"]),
+p("| cffi closure | %s | %s | %s |", num(mem["cffi.exec_bytes_per"], "%.1f"),
+  num(mem["cffi.data_bytes_per"], "%.1f"), num(mem["cffi.rss_per"]))
+p("| libffi closure | (shared trampoline pages) | | %s |", num(mem["libffi.rss_per"]))
+p("| Lua callback (cffi.wrap) | %s | | %s |", num(mem["cffi.slot_exec_bytes"]),
   num(mem["lua.rss_per"]))
 p("")
 
