@@ -77,3 +77,33 @@ add_test(NAME hard.stress.threads COMMAND hard_stress threads 8 3)
 add_test(NAME hard.stress.lua COMMAND hard_stress lua ${_lua})
 set_tests_properties(hard.stress.live hard.stress.cycles hard.stress.threads hard.stress.lua
   PROPERTIES LABELS "c;hardening;stress" TIMEOUT 600 SKIP_RETURN_CODE 77)
+
+# --- the busted specs in a host that links the binding statically -----------------------------
+# Registered in sanitizer configurations, where only an instrumented executable can load the
+# instrumented binding. Reuses cmake/lua.cmake's spec list (spec/*_spec.lua) and environment.
+find_program(CFFI_HARD_BUSTED NAMES busted PATHS /usr/bin)
+file(GLOB _hard_specs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/spec/*_spec.lua)
+set(_hard_spec_env
+  "LUA_PATH=${PROJECT_SOURCE_DIR}/lua/?.lua\;${PROJECT_SOURCE_DIR}/spec/?.lua\;\;"
+  "CFFI_SPEC_HELPER=${CMAKE_BINARY_DIR}/cffi_spec_helper.so")
+if(_hard_lua AND CFFI_SANITIZE AND CFFI_HARD_BUSTED)
+  foreach(kind busted lua)
+    _hard_exe(hard_${kind} ${_hard}/busted_host.c)
+    target_link_libraries(hard_${kind} PRIVATE cffi_lua_static ${CFFI_LUA_LINK_LIBRARIES})
+    # Lua's C modules (busted's lfs, term, system) find the Lua API in the executable.
+    target_link_options(hard_${kind} PRIVATE -rdynamic)
+  endforeach()
+  target_compile_definitions(hard_busted PRIVATE CFFI_HOST_BUSTED=1)
+  foreach(spec ${_hard_specs})
+    get_filename_component(name ${spec} NAME_WE)
+    string(REGEX REPLACE "_spec$" "" name ${name})
+    # Resident-memory assertions measure the sanitizer's own quarantine here; they run in the
+    # plain configurations (and hard.stress.cycles checks RSS under every one).
+    add_test(NAME hard.busted.${name}
+      COMMAND hard_busted --output=plainTerminal "--filter-out=keeps memory flat" ${spec}
+      WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties(hard.busted.${name} PROPERTIES
+      ENVIRONMENT "${_hard_spec_env};CFFI_LUA=$<TARGET_FILE:hard_lua>;LSAN_OPTIONS=suppressions=${_hard}/lsan.supp:print_suppressions=0"
+      LABELS "lua;hardening" TIMEOUT 900)
+  endforeach()
+endif()
