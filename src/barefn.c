@@ -31,13 +31,21 @@ struct cffi_barefn {
 };
 _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk's address");
 
+/* One relocated image of a template: the prologue, the block, the cold paths. */
+typedef struct tpl_image {
+    uint8_t *code;
+    size_t len;
+    size_t record_at; /* offset of the record slot */
+    size_t rel_at;    /* near image: offset of the rel32 of the jump back (from its end) */
+} tpl_image;
+
 /* Per template, computed once (status != CFFI_OK caches a permanent failure). */
 typedef struct tpl_cache {
     cffi_status status;
     char msg[256];
-    uint8_t *image;     /* relocated prologue, block (back slot filled in), cold paths */
-    size_t image_len;
-    size_t record_at;   /* offset of the record slot in the image */
+    tpl_image far;      /* absolute jump back (code NULL if the target has no such form) */
+    tpl_image near;     /* direct jump back, for copies within reach (code NULL: no such form) */
+    const uint8_t *landing;
     cffi_barefn *free_head, *free_tail;
     size_t free_count;
 } tpl_cache;
@@ -53,10 +61,16 @@ enum {
 /* One lock for template caches, the code arena and the free lists: creation is not a hot path,
  * and after the first thunk of a template it is a copy and a store under this lock. */
 static pthread_mutex_t barefn_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+typedef struct arena {
     uint8_t *rx, *rw;
     size_t used, size;
 } arena;
+enum { NEAR_ARENAS = 8 };
+/* Blocks for copies that jump back directly: each within reach of the templates that use it
+ * (usually one, next to the program's text); and one for copies that can sit anywhere. */
+static arena near_arenas[NEAR_ARENAS];
+static size_t near_next;
+static arena far_arena;
 static cffi_barefn_hook barefn_hook;
 static _Thread_local char last_error[256];
 
@@ -99,6 +113,36 @@ static cffi_status fail(cffi_status st, const char *msg, char *errbuf, size_t er
 /* ---------------------------------------------------------------------------------------------
  * Template caches (called with barefn_lock held).
  */
+static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *blk, bool near,
+                               tpl_image *img, char *why, size_t whylen) {
+    const uint8_t *block = (const uint8_t *)t->code + blk->prologue_len;
+    /* The block's bytes follow the relocated prologue; no path from the entry may reach into the
+     * block or its landing pad without going through its start. */
+    cffi_reloc_request rq = {
+        .src = t->code,
+        .len = blk->prologue_len,
+        .tail = near ? blk->near_block : block,
+        .tail_len = near ? blk->near_len : blk->block_len,
+        .guard_len = blk->guard_len,
+        .max_outside = OUT_OF_LINE_LIMIT,
+        .body = blk->landing,
+        .body_limit = BODY_SCAN_LIMIT,
+        .flags = CFFI_RELOC_ENTRY,
+    };
+    size_t tail_off = 0;
+    cffi_status st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
+    if (st != CFFI_OK) return st;
+    if (near) {
+        img->record_at = tail_off + blk->near_record_slot;
+        img->rel_at = tail_off + blk->near_rel_slot;
+    } else {
+        uintptr_t back = (uintptr_t)blk->landing;
+        memcpy(img->code + tail_off + blk->back_slot, &back, sizeof back);
+        img->record_at = tail_off + blk->record_slot;
+    }
+    return CFFI_OK;
+}
+
 static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
     *out = NULL;
     tpl_cache *c = calloc(1, sizeof *c);
@@ -110,33 +154,20 @@ static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
         cffi_errorf(why, sizeof why, "record slots of %zu bytes", blk.slot_size);
         st = CFFI_ERELOC;
     }
-    size_t tail_off = 0;
-    if (st == CFFI_OK) {
-        /* The block's bytes follow the relocated prologue; no path from the entry may reach
-         * into the block or its landing pad without going through its start. */
-        const uint8_t *block = (const uint8_t *)t->code + blk.prologue_len;
-        cffi_reloc_request rq = {
-            .src = t->code,
-            .len = blk.prologue_len,
-            .tail = block,
-            .tail_len = blk.block_len,
-            .guard_len = blk.guard_len,
-            .max_outside = OUT_OF_LINE_LIMIT,
-            .body = blk.landing,
-            .body_limit = BODY_SCAN_LIMIT,
-            .flags = CFFI_RELOC_ENTRY,
-        };
-        st = cffi_reloc_copy(&rq, &c->image, &c->image_len, &tail_off, why, sizeof why);
-    }
-    if (st == CFFI_OK) {
-        uintptr_t back = (uintptr_t)blk.landing;
-        memcpy(c->image + tail_off + blk.back_slot, &back, sizeof back);
-        c->record_at = tail_off + blk.record_slot;
-    }
+    if (st == CFFI_OK && blk.has_far) st = image_build(t, &blk, false, &c->far, why, sizeof why);
+    if (st == CFFI_OK && blk.near_len)
+        st = image_build(t, &blk, true, &c->near, why, sizeof why);
+    if (st == CFFI_OK) c->landing = blk.landing;
     if (st == CFFI_ENOMEM) { /* transient: the next attempt starts over */
-        free(c->image);
+        free(c->far.code);
+        free(c->near.code);
         free(c);
         return st;
+    }
+    if (st != CFFI_OK) {
+        free(c->far.code);
+        free(c->near.code);
+        c->far.code = c->near.code = NULL;
     }
     c->status = st;
     if (st != CFFI_OK)
@@ -149,21 +180,96 @@ static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
  * The code arena (called with barefn_lock held). Blocks are never returned: every slot in them
  * belongs to a thunk record, live or trapping.
  */
-static cffi_status arena_alloc(size_t size, uint8_t **rx, uint8_t **rw) {
-    size = (size + SLOT_ALIGN - 1) & ~(size_t)(SLOT_ALIGN - 1);
-    if (!arena.rx || arena.size - arena.used < size) {
-        size_t bytes = (size + ARENA_BLOCK_SIZE - 1) / ARENA_BLOCK_SIZE * ARENA_BLOCK_SIZE;
-        void *nrx, *nrw;
-        cffi_status st = cffi_jit_block_alloc(bytes, &nrx, &nrw);
-        if (st != CFFI_OK) return st;
-        arena.rx = nrx;
-        arena.rw = nrw;
-        arena.used = 0;
-        arena.size = bytes;
+static size_t slot_round(size_t size) {
+    return (size + SLOT_ALIGN - 1) & ~(size_t)(SLOT_ALIGN - 1);
+}
+
+/* Whether every address of the block [rx, rx + size) reaches `to` with a 32-bit displacement
+ * (always, with 32-bit addresses: the displacement wraps around). */
+static bool block_reaches(const uint8_t *rx, size_t size, const uint8_t *to) {
+    if (sizeof(void *) == 4) return true;
+    uintptr_t lo = (uintptr_t)rx, hi = lo + size, t = (uintptr_t)to;
+    uintptr_t farthest = lo > t ? hi - t : hi < t ? t - lo : size; /* worst case over the block */
+    return farthest < (uintptr_t)INT32_MAX - 64;
+}
+
+static cffi_status arena_take(arena *a, size_t size, uint8_t **rx, uint8_t **rw) {
+    if (!a->rx || a->size - a->used < size) return CFFI_ENOEXEC;
+    *rx = a->rx + a->used;
+    *rw = a->rw + a->used;
+    a->used += size;
+    return CFFI_OK;
+}
+
+static size_t block_bytes(size_t size) {
+    return (size + ARENA_BLOCK_SIZE - 1) / ARENA_BLOCK_SIZE * ARENA_BLOCK_SIZE;
+}
+
+/* Space for a copy that jumps back to `landing` directly, or CFFI_ENOEXEC when the block the
+ * allocator gave is out of reach (it then becomes the far arena's). */
+static cffi_status arena_alloc_near(size_t size, const uint8_t *landing, uint8_t **rx,
+                                    uint8_t **rw) {
+    size = slot_round(size);
+    for (size_t i = 0; i < NEAR_ARENAS; i++) {
+        arena *a = &near_arenas[i];
+        if (a->rx && block_reaches(a->rx, a->size, landing) &&
+            arena_take(a, size, rx, rw) == CFFI_OK)
+            return CFFI_OK;
     }
-    *rx = arena.rx + arena.used;
-    *rw = arena.rw + arena.used;
-    arena.used += size;
+    size_t bytes = block_bytes(size);
+    void *nrx, *nrw;
+    cffi_status st = cffi_jit_block_alloc_near(bytes, landing, &nrx, &nrw);
+    if (st != CFFI_OK) return st;
+    arena fresh = {nrx, nrw, 0, bytes};
+    if (!block_reaches(nrx, bytes, landing)) {
+        far_arena = fresh; /* the rest of the old far block stays unused */
+        return CFFI_ENOEXEC;
+    }
+    /* Replace a full block of the same neighbourhood, else take a free or the oldest entry. */
+    arena *slot = NULL;
+    for (size_t i = 0; i < NEAR_ARENAS && !slot; i++)
+        if (!near_arenas[i].rx || block_reaches(near_arenas[i].rx, near_arenas[i].size, landing))
+            slot = &near_arenas[i];
+    if (!slot) slot = &near_arenas[near_next++ % NEAR_ARENAS];
+    *slot = fresh;
+    return arena_take(slot, size, rx, rw);
+}
+
+static cffi_status arena_alloc_far(size_t size, uint8_t **rx, uint8_t **rw) {
+    size = slot_round(size);
+    if (arena_take(&far_arena, size, rx, rw) == CFFI_OK) return CFFI_OK;
+    size_t bytes = block_bytes(size);
+    void *nrx, *nrw;
+    cffi_status st = cffi_jit_block_alloc(bytes, &nrx, &nrw);
+    if (st != CFFI_OK) return st;
+    far_arena = (arena){nrx, nrw, 0, bytes};
+    return arena_take(&far_arena, size, rx, rw);
+}
+
+/* A copy of the template's image for a new thunk whose record is rec: near the template when
+ * possible (direct jump back), else anywhere. */
+static cffi_status place_copy(const tpl_cache *c, uintptr_t rec, uint8_t **code) {
+    uint8_t *rx = NULL, *rw = NULL;
+    const tpl_image *img = NULL;
+    cffi_status st = CFFI_ENOEXEC;
+    if (c->near.code) {
+        st = arena_alloc_near(c->near.len, c->landing, &rx, &rw);
+        if (st == CFFI_OK) img = &c->near;
+    }
+    if (st != CFFI_OK && c->far.code) {
+        st = arena_alloc_far(c->far.len, &rx, &rw);
+        if (st == CFFI_OK) img = &c->far;
+    }
+    if (st != CFFI_OK) return st;
+    memcpy(rw, img->code, img->len);
+    memcpy(rw + img->record_at, &rec, sizeof rec);
+    if (img == &c->near) {
+        int32_t rel = (int32_t)(uint32_t)((uintptr_t)c->landing -
+                                          (uintptr_t)(rx + img->rel_at + sizeof(int32_t)));
+        memcpy(rw + img->rel_at, &rel, sizeof rel);
+    }
+    cffi_jit_block_flush(rx, img->len);
+    *code = rx;
     return CFFI_OK;
 }
 
@@ -210,17 +316,13 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
             pthread_mutex_unlock(&barefn_lock);
             return fail(CFFI_ENOMEM, NULL, errbuf, errlen);
         }
-        uint8_t *rx, *rw;
-        cffi_status st = arena_alloc(c->image_len, &rx, &rw);
+        uint8_t *rx;
+        cffi_status st = place_copy(c, (uintptr_t)&b->rec, &rx);
         if (st != CFFI_OK) {
             pthread_mutex_unlock(&barefn_lock);
             free(b);
             return fail(st, "no executable memory for the thunk", errbuf, errlen);
         }
-        memcpy(rw, c->image, c->image_len);
-        uintptr_t rec = (uintptr_t)&b->rec;
-        memcpy(rw + c->record_at, &rec, sizeof rec);
-        cffi_jit_block_flush(rx, c->image_len);
         b->code = rx;
         b->tpl = t;
     }

@@ -230,6 +230,13 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  *                          (re-entrant or concurrent) is caught and does not run fn;
  *   CFFI_BAREFN_ONCE(...)  only the first call runs fn; every later call is caught.
  *   (and CFFI_BAREFN0_MUT, CFFI_BAREFN0_ONCE)
+ *
+ * Handler bound at compile time (the fast form):
+ *   CFFI_BAREFN_FN(NAME, CONV, RET, PARAMS, ARGS, FN), CFFI_BAREFN0_FN(NAME, CONV, RET, FN)
+ * where FN is a function of type NAME_fn, known by name where the macro expands. The template
+ * calls FN directly, so the compiler can inline it: a call costs about what a direct indirect
+ * call of FN would. NAME_new(void *ctx, cffi_barefn **out) takes no handler. Otherwise these are
+ * CFFI_BAREFN thunks (any number of calls, re-entrant, any thread; a freed one reports).
  * A caught call, and a call through a freed thunk, reports through the barefn hook (default:
  * one line "cffi: <NAME>: <what>" on stderr) and returns (RET)0.
  *
@@ -239,7 +246,10 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  * template's prologue (everything before the block) is relocated once into a position-independent
  * image (cffi_last_reloc_error() names an instruction that cannot be moved: CFFI_ERELOC); each
  * thunk is a copy of that image in executable memory with its record's address stored in a slot.
- * A call costs the copied prologue, two jumps and the loads of fn and ctx.
+ * A call costs the copied prologue, a jump back into the template, and the loads of fn and ctx.
+ * The copies are placed near the program's code when the default executable-memory allocator
+ * can get memory there (a direct jump back); otherwise (a host allocator, a full neighbourhood)
+ * they jump back through a pointer, which works anywhere but costs more on some processors.
  */
 typedef struct cffi_barefn cffi_barefn;
 
@@ -390,25 +400,31 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
     __atomic_store_n(&(*r)->state, 0u, __ATOMIC_RELEASE);
 }
 
-#define CFFI__BAREFN_BODY_PLAIN(NAME, RET, CALLARGS)                                              \
+#define CFFI__BAREFN_BODY_PLAIN(NAME, RET, CALLARGS, BOUND)                                       \
     return ((NAME##_fn)cffi__r->fn) CALLARGS;
-#define CFFI__BAREFN_BODY_MUT(NAME, RET, CALLARGS)                                                \
+#define CFFI__BAREFN_BODY_MUT(NAME, RET, CALLARGS, BOUND)                                         \
     if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQUIRE) != 0, 0)) {  \
         cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_REENTERED);                                    \
         return (RET)0;                                                                            \
     }                                                                                             \
     cffi_barefn_rec *cffi__busy __attribute__((cleanup(cffi__barefn_leave))) = cffi__r;           \
     return ((NAME##_fn)cffi__busy->fn) CALLARGS;
-#define CFFI__BAREFN_BODY_ONCE(NAME, RET, CALLARGS)                                               \
+#define CFFI__BAREFN_BODY_ONCE(NAME, RET, CALLARGS, BOUND)                                        \
     if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQ_REL) != 0, 0)) {  \
         cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_CALLED_TWICE);                                 \
         return (RET)0;                                                                            \
     }                                                                                             \
     return ((NAME##_fn)cffi__r->fn) CALLARGS;
+/* Handler bound at compile time: called by name (so the compiler may inline it) as long as the
+ * record still names it; a freed thunk's record names the trap, which then runs instead. */
+#define CFFI__BAREFN_BODY_FN(NAME, RET, CALLARGS, BOUND)                                          \
+    if (__builtin_expect(cffi__r->fn != (void *)BOUND, 0))                                        \
+        return ((NAME##_fn)cffi__r->fn) CALLARGS;                                                 \
+    return BOUND CALLARGS;
 
 /* `return (void)expr;` is how one body serves void and non-void results: a GNU extension that
  * -Wpedantic would flag, hence the pragmas. */
-#define CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, FNPARAMS, CALLARGS, BODY, KIND)              \
+#define CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, FNPARAMS, CALLARGS, BODY, KIND, BOUND)       \
     _Pragma("GCC diagnostic push")                                                                \
     _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                              \
     _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                                      \
@@ -421,38 +437,62 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
     static CFFI__BAREFN_NOIPA RET CFFI_CONV_ATTR_##CONV NAME##__template PARAMS {                 \
         cffi_barefn_rec *cffi__r;                                                                 \
         CFFI_BAREFN_RECORD(cffi__r);                                                              \
-        BODY(NAME, RET, CALLARGS)                                                                 \
+        BODY(NAME, RET, CALLARGS, BOUND)                                                          \
     }                                                                                             \
     static cffi_barefn_template NAME##__tdesc __attribute__((unused)) = {                        \
         (const void *)NAME##__template, (void *)NAME##__trap, #NAME, KIND, 0};                    \
-    __attribute__((unused)) static inline cffi_status NAME##_new(NAME##_fn fn, void *ctx,         \
-                                                                 cffi_barefn **out) {            \
-        return cffi_barefn_new(&NAME##__tdesc, (void *)fn, ctx, out);                             \
-    }                                                                                             \
     __attribute__((unused)) static inline NAME##_bare NAME##_code(const cffi_barefn *b) {        \
         return (NAME##_bare)cffi_barefn_code(b);                                                  \
     }                                                                                             \
     __attribute__((unused)) static inline NAME##_bare NAME##_static(NAME##_bare f) { return f; } \
     _Pragma("GCC diagnostic pop")
 
-#define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND)                                 \
+/* NAME_new with a handler given at run time, and with the one bound at compile time. */
+#define CFFI__BAREFN_NEW(NAME)                                                                    \
+    __attribute__((unused)) static inline cffi_status NAME##_new(NAME##_fn fn, void *ctx,         \
+                                                                 cffi_barefn **out) {            \
+        return cffi_barefn_new(&NAME##__tdesc, (void *)fn, ctx, out);                             \
+    }
+#define CFFI__BAREFN_NEW_BOUND(NAME, FN)                                                          \
+    __attribute__((unused)) static inline cffi_status NAME##_new(void *ctx, cffi_barefn **out) { \
+        NAME##_fn cffi__fn = FN; /* FN must have the handler type */                              \
+        return cffi_barefn_new(&NAME##__tdesc, (void *)cffi__fn, ctx, out);                       \
+    }
+
+#define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND, BOUND)                          \
     CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, (void *cffi__ctx, CFFI__UNPAREN PARAMS),        \
-                        (cffi__r->ctx, CFFI__UNPAREN ARGS), BODY, KIND)
-#define CFFI__BAREFN_0(NAME, CONV, RET, BODY, KIND)                                               \
-    CFFI__BAREFN_DEFINE(NAME, CONV, RET, (void), (void *cffi__ctx), (cffi__r->ctx), BODY, KIND)
+                        (cffi__r->ctx, CFFI__UNPAREN ARGS), BODY, KIND, BOUND)
+#define CFFI__BAREFN_0(NAME, CONV, RET, BODY, KIND, BOUND)                                        \
+    CFFI__BAREFN_DEFINE(NAME, CONV, RET, (void), (void *cffi__ctx), (cffi__r->ctx), BODY, KIND,  \
+                        BOUND)
 
 #define CFFI_BAREFN(NAME, CONV, RET, PARAMS, ARGS)                                                \
-    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN)
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_PLAIN,                        \
+                   CFFI_BAREFN_KIND_PLAIN, 0)                                                     \
+    CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN_MUT(NAME, CONV, RET, PARAMS, ARGS)                                            \
-    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT)
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0) \
+    CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN_ONCE(NAME, CONV, RET, PARAMS, ARGS)                                           \
-    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE)
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE,  \
+                   0)                                                                             \
+    CFFI__BAREFN_NEW(NAME)
+#define CFFI_BAREFN_FN(NAME, CONV, RET, PARAMS, ARGS, FN)                                         \
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_FN, CFFI_BAREFN_KIND_PLAIN,   \
+                   FN)                                                                            \
+    CFFI__BAREFN_NEW_BOUND(NAME, FN)
 #define CFFI_BAREFN0(NAME, CONV, RET)                                                             \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN)
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN, 0)          \
+    CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN0_MUT(NAME, CONV, RET)                                                         \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT)
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0)              \
+    CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN0_ONCE(NAME, CONV, RET)                                                        \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE)
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE, 0)            \
+    CFFI__BAREFN_NEW(NAME)
+#define CFFI_BAREFN0_FN(NAME, CONV, RET, FN)                                                      \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_FN, CFFI_BAREFN_KIND_PLAIN, FN)            \
+    CFFI__BAREFN_NEW_BOUND(NAME, FN)
 
 /* ---------------------------------------------------------------------------------------------
  * The Lua 5.4 binding: `require "cffi"`. Declared without lua.h so that C-only users need not

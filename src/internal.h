@@ -119,6 +119,10 @@ CFFI_HIDDEN void cffi_dead_handler(void *ctx, void *ret, void *const *args);
 
 /* Executable memory (jit/alloc.c over jit/os_*.c). */
 CFFI_HIDDEN cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw);
+/* The same, with the executable view near `near` when the default allocator can place it there
+ * (a best effort, for code that jumps to and from code at `near`). */
+CFFI_HIDDEN cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx,
+                                                  void **rw);
 CFFI_HIDDEN void cffi_jit_block_flush(void *rx, size_t size);
 CFFI_HIDDEN void cffi_jit_block_release(void *rx, void *rw, size_t size);
 CFFI_HIDDEN size_t cffi_jit_exec_bytes(void); /* bytes held from the allocator, for stats */

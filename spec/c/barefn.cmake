@@ -19,7 +19,7 @@ set(_bf_variants
   "O2asan|-O2:-fsanitize=address:-fno-omit-frame-pointer|-fsanitize=address"
 )
 set(_bf_matrix_tests barefn_shapes barefn_prologue)
-set(_bf_single_tests barefn_many)
+set(_bf_single_tests barefn_many barefn_place)
 
 set(_bf_dir ${CMAKE_CURRENT_LIST_DIR}/barefn)
 set(_bf_out ${CMAKE_CURRENT_BINARY_DIR}/barefn)

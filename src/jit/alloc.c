@@ -56,6 +56,11 @@ cffi_status cffi_set_jit_allocator(const cffi_jit_allocator *a) {
 }
 
 cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw) {
+    return cffi_jit_block_alloc_near(size, NULL, rx, rw);
+}
+
+/* Only the default allocator knows how to place a block; a host allocator gets no hint. */
+cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx, void **rw) {
     *rx = NULL;
     *rw = NULL;
     size_t page = cffi_os_page_size();
@@ -63,8 +68,12 @@ cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw) {
 
     pthread_mutex_lock(&jit_lock);
     void *exec_view = NULL, *write_view = NULL;
-    cffi_status status =
-        current_allocator.alloc(current_allocator.self, size, &exec_view, &write_view);
+    cffi_status status;
+    if (near && current_allocator.alloc == default_alloc)
+        status = cffi_os_dual_map_near(size, near, &exec_view, &write_view) == 0 ? CFFI_OK
+                                                                                 : CFFI_ENOEXEC;
+    else
+        status = current_allocator.alloc(current_allocator.self, size, &exec_view, &write_view);
     if (status != CFFI_OK || !exec_view || !write_view) {
         /* Whatever a host allocator says (even "success" without memory, which leaves nothing
          * to give back), the caller's failure is "no executable memory". */

@@ -37,6 +37,9 @@ CFFI_OS_HIDDEN size_t cffi_os_page_size(void);
  * reported from the last way tried (e.g. EACCES, EPERM when a policy forbids executable file
  * mappings). */
 CFFI_OS_HIDDEN int cffi_os_dual_map(size_t size, void **rx, void **rw);
+/* The same, with the read-execute view placed within 1 GiB of `near` where the OS grants it (a
+ * best effort: callers check the address they get). near NULL: anywhere. */
+CFFI_OS_HIDDEN int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw);
 
 /* Undo one cffi_os_dual_map: rx, rw and size exactly as it gave and took them. Precondition: no
  * thread runs code in the block any more. Returns 0 or the OS's error (the views may then be

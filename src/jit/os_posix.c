@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -84,7 +85,34 @@ static int open_memory_file(int idx, size_t size) {
     return fd;
 }
 
+/* The read-execute view of fd, within NEAR_REACH of near when the kernel grants one of a few
+ * hinted addresses around it (below first: above a program's text lies its heap), else anywhere.
+ * Code there can reach code near `near` with 32-bit relative branches, which are cheaper for
+ * branch predictors than jumps across the address space. */
+enum { NEAR_TRIES = 8 };
+#define NEAR_STEP ((uintptr_t)64 << 20)
+#define NEAR_REACH ((uintptr_t)1 << 30)
+static void *map_exec_near(int fd, size_t size, const void *near) {
+    uintptr_t n = (uintptr_t)near & ~(NEAR_STEP - 1);
+    for (int i = 0; near && sizeof(void *) == 8 && i < NEAR_TRIES; i++) {
+        uintptr_t step = NEAR_STEP * (uintptr_t)(i / 2 + 1);
+        uintptr_t hint = i % 2 == 0 ? n - step : n + step;
+        if ((i % 2 == 0 && n < step) || (i % 2 == 1 && hint < n)) continue;
+        void *v = mmap((void *)hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        if (v == MAP_FAILED) return v;
+        uintptr_t a = (uintptr_t)v, d = a > (uintptr_t)near ? a - (uintptr_t)near
+                                                             : (uintptr_t)near - a;
+        if (d < NEAR_REACH) return v;
+        munmap(v, size);
+    }
+    return mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+}
+
 int cffi_os_dual_map(size_t size, void **rx, void **rw) {
+    return cffi_os_dual_map_near(size, NULL, rx, rw);
+}
+
+int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
     *rx = NULL;
     *rw = NULL;
     if (size == 0 || size % cffi_os_page_size() != 0 || (size_t)(off_t)size != size ||
@@ -104,7 +132,7 @@ int cffi_os_dual_map(size_t size, void **rx, void **rw) {
         void *write_view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         void *exec_view = MAP_FAILED;
         if (write_view != MAP_FAILED)
-            exec_view = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+            exec_view = map_exec_near(fd, size, near);
         err = errno;
         close(fd);
         if (exec_view != MAP_FAILED) {

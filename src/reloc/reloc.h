@@ -25,6 +25,15 @@ typedef struct cffi_reloc_block {
     const uint8_t *landing; /* address in the template that copies jump back to */
     size_t guard_len;       /* bytes from the block's start that code before it may not branch
                              * into (the block, its landing pad and the first byte after it) */
+    bool has_far;           /* the block above (absolute jump back) can be used: copies may sit
+                             * anywhere. Else only the near form exists. */
+    /* The near form, for copies within reach of a 32-bit displacement from the landing pad: the
+     * same record slot, then a direct jump whose rel32 (at near_rel_slot, counted from the end of
+     * those 4 bytes) is filled in per copy. near_len 0: no near form. */
+    size_t near_len;
+    uint8_t near_block[32];
+    size_t near_record_slot;
+    size_t near_rel_slot;
 } cffi_reloc_block;
 
 /* Decode the template at fn from its entry until its CFFI_BAREFN_RECORD block, reading at most

@@ -179,6 +179,16 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
             out->slot_size = 8;
             out->landing = code + off + BLOCK_LANDING;
             out->guard_len = BLOCK_SIZE + 1;
+            out->has_far = true;
+            /* Near form: movabs $record, %rax ; jmp rel32 landing */
+            uint8_t *nb = out->near_block;
+            memset(nb, 0, sizeof out->near_block);
+            nb[0] = REX | REX_W;
+            nb[1] = OP_MOV_IMM64 + R_AX;
+            out->near_record_slot = BLOCK_RECORD_SLOT;
+            nb[BLOCK_JMP] = OP_JMP_REL32;
+            out->near_rel_slot = BLOCK_JMP + 1;
+            out->near_len = BLOCK_JMP + 5;
             st = CFFI_OK;
             break;
         }
