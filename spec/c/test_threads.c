@@ -49,39 +49,54 @@ static void mul_add_double(void *ctx, void *ret, void *const *args) {
     *(double *)ret = *(const double *)args[0] * *(const int *)ctx + *(const double *)args[1];
 }
 
-static void weighted_sum8(void *ctx, void *ret, void *const *args) {
-    long long sum = 0;
-    for (int i = 0; i < 8; i++) sum += *(const long long *)args[i] * (i + 1);
-    *(long long *)ret = sum * *(const int *)ctx;
+/* Unsigned arithmetic: a wrong argument must give a wrong result, not an overflow trap. */
+static uint64_t weighted_sum8_of(const uint64_t *a, uint64_t m) {
+    uint64_t sum = 0;
+    for (int i = 0; i < 8; i++) sum += a[i] * (uint64_t)(i + 1);
+    return sum * m;
 }
 
-typedef int(SYSV *int2_sysv)(int, int);
-typedef int(WIN64 *int2_win64)(int, int);
-typedef double(SYSV *double2_sysv)(double, double);
-typedef double(WIN64 *double2_win64)(double, double);
-typedef long long(SYSV *sum8_sysv)(long long, long long, long long, long long, long long,
-                                   long long, long long, long long);
-typedef long long(WIN64 *sum8_win64)(long long, long long, long long, long long, long long,
-                                     long long, long long, long long);
+static void weighted_sum8(void *ctx, void *ret, void *const *args) {
+    uint64_t a[8];
+    for (int i = 0; i < 8; i++) memcpy(&a[i], args[i], sizeof a[i]);
+    uint64_t r = weighted_sum8_of(a, (uint64_t)*(const int *)ctx);
+    memcpy(ret, &r, sizeof r);
+}
+
+/* One out-of-line caller per shape and convention. Written as one expression,
+ * `win64 ? ((f_win64)code)(...) : ((f_sysv)code)(...)`, GCC 12 at -O2 may merge both arms into a
+ * single System V call, dropping ms_abi from the pointer type; separate functions keep each call
+ * honest. */
+#define DEFINE_CALLERS(ABI, name)                                                                 \
+    static __attribute__((noinline)) int call_int2_##name(void *code, int x) {                    \
+        return ((int(ABI *)(int, int))code)(x, 5);                                                \
+    }                                                                                             \
+    static __attribute__((noinline)) double call_double2_##name(void *code, int x) {              \
+        return ((double(ABI *)(double, double))code)(x + 0.5, 0.25);                              \
+    }                                                                                             \
+    static __attribute__((noinline)) long long call_sum8_##name(void *code, int x) {              \
+        return ((long long(ABI *)(long long, long long, long long, long long, long long,          \
+                                  long long, long long, long long))code)(x, 1, 2, 3, 4, 5, 6, 7); \
+    }
+DEFINE_CALLERS(SYSV, sysv)
+DEFINE_CALLERS(WIN64, win64)
 
 /* Calls code as shape `shape` with arguments derived from x; true if the result is right for a
  * closure whose multiplier is m. */
 static bool call_and_check(int shape, bool win64, void *code, int m, int x) {
     switch (shape) {
     case 0: {
-        int got = win64 ? ((int2_win64)code)(x, 5) : ((int2_sysv)code)(x, 5);
-        return got == x * m + 5;
+        int got = win64 ? call_int2_win64(code, x) : call_int2_sysv(code, x);
+        return got == (int)((unsigned)x * (unsigned)m + 5u);
     }
     case 1: {
-        double got = win64 ? ((double2_win64)code)(x + 0.5, 0.25)
-                           : ((double2_sysv)code)(x + 0.5, 0.25);
+        double got = win64 ? call_double2_win64(code, x) : call_double2_sysv(code, x);
         return got == (x + 0.5) * m + 0.25;
     }
     default: {
-        long long a = x;
-        long long got = win64 ? ((sum8_win64)code)(a, 1, 2, 3, 4, 5, 6, 7)
-                              : ((sum8_sysv)code)(a, 1, 2, 3, 4, 5, 6, 7);
-        return got == (a + 2 + 6 + 12 + 20 + 30 + 42 + 56) * m;
+        long long got = win64 ? call_sum8_win64(code, x) : call_sum8_sysv(code, x);
+        const uint64_t a[8] = {(uint64_t)(int64_t)x, 1, 2, 3, 4, 5, 6, 7};
+        return (uint64_t)got == weighted_sum8_of(a, (uint64_t)m);
     }
     }
 }
@@ -175,8 +190,8 @@ static void *call_dead(void *arg) {
     dead_caller *d = arg;
     for (int i = 0; i < DEAD_CALLS; i++) {
         for (int conv = 0; conv < NCONV; conv++) {
-            int got = conv == 1 ? ((int2_win64)dead_codes[conv])(i, 1)
-                                : ((int2_sysv)dead_codes[conv])(i, 1);
+            int got = conv == 1 ? call_int2_win64(dead_codes[conv], i)
+                                : call_int2_sysv(dead_codes[conv], i);
             d->wrong_results += got != DEAD_DEFAULT;
         }
     }

@@ -97,22 +97,42 @@ typedef long long(SYSV *sum8_sysv)(long long, long long, long long, long long, l
 typedef long long(WIN64 *sum8_win64)(long long, long long, long long, long long, long long,
                                      long long, long long, long long);
 
-static double call_int(void *code, bool win64) {
-    return win64 ? ((int_win64)code)(21) : ((int_sysv)code)(21);
+/* Each call sits in its own function per convention: written as one expression,
+ * `win64 ? ((f_win64)code)(...) : ((f_sysv)code)(...)`, GCC 12 at -O2 may merge both arms into a
+ * single System V call, dropping ms_abi from the pointer type. */
+static __attribute__((noinline)) double call_int_sysv(void *code) { return ((int_sysv)code)(21); }
+static __attribute__((noinline)) double call_int_win64(void *code) { return ((int_win64)code)(21); }
+static __attribute__((noinline)) double call_double_sysv(void *code) {
+    return ((double_sysv)code)(1.25);
 }
-static double call_double(void *code, bool win64) {
-    return win64 ? ((double_win64)code)(1.25) : ((double_sysv)code)(1.25);
+static __attribute__((noinline)) double call_double_win64(void *code) {
+    return ((double_win64)code)(1.25);
 }
-static double call_void(void *code, bool win64) {
-    if (win64)
-        ((void_win64)code)(1);
-    else
-        ((void_sysv)code)(1);
+static __attribute__((noinline)) double call_void_sysv(void *code) {
+    ((void_sysv)code)(1);
     return 0;
 }
+static __attribute__((noinline)) double call_void_win64(void *code) {
+    ((void_win64)code)(1);
+    return 0;
+}
+static __attribute__((noinline)) double call_sum8_sysv(void *code) {
+    return (double)((sum8_sysv)code)(1, 2, 3, 4, 5, 6, 7, 8);
+}
+static __attribute__((noinline)) double call_sum8_win64(void *code) {
+    return (double)((sum8_win64)code)(1, 2, 3, 4, 5, 6, 7, 8);
+}
+static double call_int(void *code, bool win64) {
+    return win64 ? call_int_win64(code) : call_int_sysv(code);
+}
+static double call_double(void *code, bool win64) {
+    return win64 ? call_double_win64(code) : call_double_sysv(code);
+}
+static double call_void(void *code, bool win64) {
+    return win64 ? call_void_win64(code) : call_void_sysv(code);
+}
 static double call_sum8(void *code, bool win64) {
-    return (double)(win64 ? ((sum8_win64)code)(1, 2, 3, 4, 5, 6, 7, 8)
-                          : ((sum8_sysv)code)(1, 2, 3, 4, 5, 6, 7, 8));
+    return win64 ? call_sum8_win64(code) : call_sum8_sysv(code);
 }
 
 static const int int_default = -7;
