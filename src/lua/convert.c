@@ -188,7 +188,9 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
         lua_Debug ar;
         const char *fname = "?";
         if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) fname = ar.name;
+        /* argfail raises; returning here tells the compiler p is never read unset */
         cffi_lua_argfail(L, idx, idx, fname, "pointer");
+        return NULL;
     }
     return p;
 }
