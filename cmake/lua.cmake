@@ -36,12 +36,21 @@ endif()
 
 function(cffi_add_busted_specs)
   # A small C library the specs call: callers of callbacks with many arguments, from another
-  # pthread, with errno set, and native functions of every scalar type.
+  # pthread, with errno set, and native functions of every scalar type (and on x86-32, of every
+  # calling convention).
   add_library(cffi_spec_helper MODULE ${CFFI_LUA_ROOT}/spec/support/helper.c)
   set_target_properties(cffi_spec_helper PROPERTIES
     PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR} C_VISIBILITY_PRESET default)
   target_compile_options(cffi_spec_helper PRIVATE ${CFFI_WARNINGS})
   target_link_libraries(cffi_spec_helper PRIVATE Threads::Threads)
+  # x86-32: compiled callers and callees of each of GCC's four conventions, measuring the bytes a
+  # callee pops (with EBP to return by when a callee pops wrongly).
+  if(CFFI_ARCH STREQUAL "x86")
+    set(x86_callers ${CFFI_LUA_ROOT}/spec/support/x86_callers.c)
+    target_sources(cffi_spec_helper PRIVATE ${x86_callers})
+    set_source_files_properties(${x86_callers} PROPERTIES
+      COMPILE_OPTIONS -fno-omit-frame-pointer)
+  endif()
 
   find_program(CFFI_LUA_EXE NAMES lua5.4 lua)
   find_program(CFFI_BUSTED NAMES busted PATHS /usr/bin)
