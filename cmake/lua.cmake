@@ -16,6 +16,11 @@ set_target_properties(cffi_lua PROPERTIES
 target_include_directories(cffi_lua PRIVATE ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src)
 target_compile_options(cffi_lua PRIVATE ${CFFI_WARNINGS})
 target_link_libraries(cffi_lua PRIVATE cffi_static ${CMAKE_DL_LIBS} m)
+# Never unloaded: lua_close dlcloses C modules, but freed callbacks' addresses must go on
+# reaching the dead trap (and the slot lists) that live in this module.
+if(NOT WIN32 AND NOT APPLE)
+  target_link_options(cffi_lua PRIVATE -Wl,-z,nodelete)
+endif()
 
 # The same binding as a static library, for hosts that link luaopen_cffi in (and call it through
 # luaL_requiref or package.preload).

@@ -107,3 +107,48 @@ if(_hard_lua AND CFFI_SANITIZE AND CFFI_HARD_BUSTED)
       LABELS "lua;hardening" TIMEOUT 900)
   endforeach()
 endif()
+
+# --- valgrind memcheck over the C tests and the busted specs (-DCFFI_VALGRIND=ON) --------------
+if(CFFI_VALGRIND)
+  find_program(CFFI_VALGRIND_EXE valgrind REQUIRED)
+  set(_vg ${CFFI_VALGRIND_EXE} --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+          --show-leak-kinds=definite --keep-debuginfo=yes
+          --suppressions=${_hard}/valgrind.supp -q)
+  set(_vg_runs "")
+  foreach(src ${CFFI_C_TESTS})
+    get_filename_component(name ${src} NAME_WE)
+    list(APPEND _vg_runs "${name}|${name}")
+  endforeach()
+  list(APPEND _vg_runs "hard.failure|hard_failure" "hard.wx|hard_wx"
+       "hard.stress.live|hard_stress|live|20000" "hard.stress.cycles|hard_stress|cycles|100000"
+       "hard.stress.threads|hard_stress|threads|4|1" "hard.stress.lua|hard_stress|lua|2000")
+  foreach(t sig lua)
+    if(TARGET ${t}_replay)
+      list(APPEND _vg_runs
+           "fuzz.replay.${t}|${t}_replay|${_fuzz}/corpus/${t}|${_fuzz}/regressions/${t}")
+    endif()
+  endforeach()
+  foreach(run ${_vg_runs})
+    string(REPLACE "|" ";" run "${run}")
+    list(POP_FRONT run name exe)
+    add_test(NAME valgrind.${name} COMMAND ${_vg} $<TARGET_FILE:${exe}> ${run})
+    set_tests_properties(valgrind.${name} PROPERTIES
+      LABELS "valgrind;hardening" TIMEOUT 900 SKIP_RETURN_CODE 77)
+  endforeach()
+
+  # The busted specs: lua5.4 and busted under memcheck, cffi.so as built here.
+  find_program(CFFI_HARD_LUA NAMES lua5.4 lua)
+  if(_hard_lua AND CFFI_HARD_LUA AND CFFI_HARD_BUSTED)
+    foreach(spec ${_hard_specs})
+      get_filename_component(name ${spec} NAME_WE)
+      string(REGEX REPLACE "_spec$" "" name ${name})
+      add_test(NAME valgrind.lua.${name}
+        COMMAND ${_vg} ${CFFI_HARD_LUA} ${CFFI_HARD_BUSTED} --output=plainTerminal
+                "--filter-out=keeps memory flat" ${spec}
+        WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+      set_tests_properties(valgrind.lua.${name} PROPERTIES
+        ENVIRONMENT "${_hard_spec_env};LUA_CPATH=${CMAKE_BINARY_DIR}/?.so\;\;;CFFI_LUA=${CFFI_HARD_LUA}"
+        LABELS "valgrind;lua;hardening" TIMEOUT 900)
+    endforeach()
+  endif()
+endif()
