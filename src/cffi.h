@@ -314,7 +314,9 @@ CFFI_API void cffi_barefn_report(cffi_barefn_rec *record, cffi_barefn_event ev);
 /* Disassemble the code at `code` (a thunk, a hook target) into buf, one instruction per line,
  * "0x<address>: <mnemonic> <operands>", stopping after the first unconditional jmp or ret, an
  * undecodable byte, max_bytes, or when buf is full (a line is written whole or not at all). buf is
- * always terminated if len > 0. Returns the number of code bytes described. */
+ * always terminated if len > 0. Returns the number of code bytes described. Built on every
+ * target; where cffi has no disassembler (Capstone: x86 only) it describes nothing and returns 0.
+ * The Lua binding's cb:disasm() returns this text for a callback. */
 CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len);
 
 /* Calling convention names as function attributes for this target. */

@@ -7,8 +7,13 @@
 #include <string.h>
 
 size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len) {
-    if (len) buf[0] = '\0';
+    if (buf && len) buf[0] = '\0';
     if (!code || !buf || len == 0) return 0;
+#if !defined(CFFI_HAVE_CAPSTONE)
+    /* Built without a disassembler: nothing is described. */
+    (void)max_bytes;
+    return 0;
+#else
     const uint8_t *p = code;
     size_t done = 0, used = 0;
     while (done < max_bytes) {
@@ -25,4 +30,5 @@ size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len) {
         if (ends) break;
     }
     return done;
+#endif
 }

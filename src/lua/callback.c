@@ -324,6 +324,17 @@ static int cb_addr(lua_State *L) {
     return 1;
 }
 
+/* cb:disasm(): the disassembly of the callback's code up to its first jump or return, one
+ * "0x<address>: <instruction>" line each. */
+static int cb_disasm(lua_State *L) {
+    void *code = checklive(L, 1)->code;
+    char text[2048];
+    if (cffi_disasm(code, 256, text, sizeof text) == 0)
+        return luaL_error(L, "cffi: disasm: this build of cffi has no disassembler (Capstone)");
+    lua_pushstring(L, text);
+    return 1;
+}
+
 static int cb_ptr(lua_State *L) {
     lua_pushlightuserdata(L, checklive(L, 1)->code);
     return 1;
@@ -501,6 +512,7 @@ static const luaL_Reg cb_meta[] = {
 static const luaL_Reg cb_methods[] = {
     {"addr", cb_addr},
     {"ptr", cb_ptr},
+    {"disasm", cb_disasm},
     {"set", cb_set},
     {"free", cb_free},
     {"close", cb_free},
