@@ -152,3 +152,21 @@ if(CFFI_VALGRIND)
     endforeach()
   endif()
 endif()
+
+# --- freed callbacks after lua_close unloads cffi.so -------------------------------------------
+if(_hard_lua AND NOT CFFI_SANITIZE)
+  add_executable(hard_unload ${_hard}/test_unload.c)
+  target_include_directories(hard_unload PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${CFFI_LUA_INCLUDE_DIRS})
+  target_compile_options(hard_unload PRIVATE ${CFFI_WARNINGS})
+  target_link_libraries(hard_unload PRIVATE ${CFFI_LUA_LINK_LIBRARIES} ${CMAKE_DL_LIBS})
+  target_link_options(hard_unload PRIVATE -rdynamic)
+  add_dependencies(hard_unload cffi_lua)
+  add_test(NAME hard.unload COMMAND hard_unload)
+  set_tests_properties(hard.unload PROPERTIES LABELS "c;lua;hardening" TIMEOUT 120
+    ENVIRONMENT "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so")
+  if(CFFI_VALGRIND)
+    add_test(NAME valgrind.hard.unload COMMAND ${_vg} $<TARGET_FILE:hard_unload>)
+    set_tests_properties(valgrind.hard.unload PROPERTIES LABELS "valgrind;hardening" TIMEOUT 300
+      ENVIRONMENT "LUA_CPATH=${CMAKE_BINARY_DIR}/?.so")
+  endif()
+endif()
