@@ -8,7 +8,7 @@
 #include <string.h>
 
 static cffi_lua_buffer *tobuffer(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, CFFI_LUA_BUFFER);
+    return cffi_lua_checkself(L, idx, cffi_lua_getstate(L)->mt_buffer, CFFI_LUA_BUFFER);
 }
 
 /* cffi.alloc(n) */
@@ -20,7 +20,7 @@ static int l_alloc(lua_State *L) {
     cffi_lua_buffer *b = lua_newuserdatauv(L, sizeof *b + (size_t)n, 0);
     b->size = (size_t)n;
     memset(b->data, 0, (size_t)n);
-    luaL_setmetatable(L, CFFI_LUA_BUFFER);
+    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_BUFFER);
     return 1;
 }
 

@@ -259,7 +259,7 @@ static void bridge(void *ctx, void *ret, void *const *args) {
  * The userdata.
  */
 static lcallback *tocallback(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, CFFI_LUA_CALLBACK);
+    return cffi_lua_checkself(L, idx, cffi_lua_getstate(L)->mt_callback, CFFI_LUA_CALLBACK);
 }
 
 /* The one checked accessor for operations that need a live callback. */
@@ -453,7 +453,7 @@ static int l_wrap(lua_State *L) {
     lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 0);
     memset(cb, 0, sizeof *cb);
     cb->sig = s;
-    luaL_setmetatable(L, CFFI_LUA_CALLBACK);
+    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
     int ud = lua_gettop(L);
 
     cb_core *k = malloc(sizeof *k + s->nparams);

@@ -22,10 +22,17 @@
 #define CFFI_LUA_LIBRARY "cffi.library"
 #define CFFI_LUA_SIG "cffi.sig"
 
-/* Uservalue slots of the module state userdata. */
-#define CFFI_LUA_UV_SIGCACHE 1  /* sig.."\0"..conv -> cffi.sig userdata */
-#define CFFI_LUA_UV_TYPECACHE 2 /* type name -> cffi_type (integer) */
-#define CFFI_LUA_UV_COUNT 2
+/* Uservalue slots of the module state userdata. The signature cache has two levels so that a
+ * lookup is two raw gets of strings Lua already interned, never a key built per call. The
+ * metatables are kept here too: lua_getiuservalue is much cheaper than a registry lookup by name. */
+#define CFFI_LUA_UV_SIGCACHE 1    /* text -> cffi.sig userdata, no convention argument */
+#define CFFI_LUA_UV_TYPECACHE 2   /* type name -> cffi_type (integer) */
+#define CFFI_LUA_UV_CONVCACHE 3   /* convention argument -> { text -> cffi.sig userdata } */
+#define CFFI_LUA_UV_MT_CALLBACK 4 /* the metatables of our userdata types */
+#define CFFI_LUA_UV_MT_FUNCTION 5
+#define CFFI_LUA_UV_MT_BUFFER 6
+#define CFFI_LUA_UV_MT_SIG 7
+#define CFFI_LUA_UV_COUNT 7
 
 /* The module state, one per lua_State that required cffi. */
 typedef struct cffi_lua_state {
@@ -66,6 +73,13 @@ void *cffi_lua_callback_code(void *ud);
 /* Which userdata a value is, by metatable identity (0 if none of ours). */
 enum { CFFI_LUA_NONE, CFFI_LUA_IS_CALLBACK, CFFI_LUA_IS_FUNCTION, CFFI_LUA_IS_BUFFER };
 int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx);
+
+/* The userdata at idx if its metatable is mt (one of S's), else raise luaL_checkudata's error
+ * naming tname. The same check as luaL_checkudata without its registry lookup and strcmp. */
+void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tname);
+
+/* Set the metatable kept in the module state's uservalue slot uv on the value at the top. */
+void cffi_lua_setmeta(lua_State *L, int uv);
 
 /* module.c: parse (or fetch from the cache) the signature at sigidx with the convention at
  * convidx (nil or absent: "C" or the one in the text). Raises on misuse, naming fname and the

@@ -5,7 +5,7 @@
 #include "cffi_lua.h"
 
 static cffi_lua_function *tofunction(lua_State *L, int idx) {
-    return luaL_checkudata(L, idx, CFFI_LUA_FUNCTION);
+    return cffi_lua_checkself(L, idx, cffi_lua_getstate(L)->mt_function, CFFI_LUA_FUNCTION);
 }
 
 /* The target address of cast and call: any pointer-like value except NULL. */
@@ -23,7 +23,7 @@ static int l_cast(lua_State *L) {
     cffi_lua_function *f = lua_newuserdatauv(L, sizeof *f, 0);
     f->addr = addr;
     f->sig = s; /* the module state's cache keeps it for the state's life */
-    luaL_setmetatable(L, CFFI_LUA_FUNCTION);
+    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_FUNCTION);
     return 1;
 }
 

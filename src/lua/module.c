@@ -12,7 +12,7 @@
  * a repeated string costs one table lookup and never reaches the parser.
  */
 static int sig_gc(lua_State *L) {
-    cffi_lua_sig *s = luaL_checkudata(L, 1, CFFI_LUA_SIG);
+    cffi_lua_sig *s = lua_touserdata(L, 1); /* only ever called by the GC, on a cffi.sig */
     cffi_sig_free(s->sig); /* NULL-safe: a parse that failed left it empty */
     s->sig = NULL;
     return 0;
@@ -50,18 +50,28 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
             cffi_lua_argfail(L, convidx, convidx, fname, "convention name");
         conv = lua_tostring(L, convidx);
     }
-    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
-    lua_pushvalue(L, sigidx);                                        /* cache, key parts */
-    lua_pushliteral(L, "\0");
-    if (conv) lua_pushvalue(L, convidx); else lua_pushliteral(L, "");
-    lua_concat(L, 3);                                                /* cache, key */
+    if (!conv) {
+        lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
+    } else {
+        lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_CONVCACHE); /* convs */
+        lua_pushvalue(L, convidx);
+        if (lua_rawget(L, -2) != LUA_TTABLE) {                           /* convs, nil */
+            lua_pop(L, 1);
+            lua_newtable(L);                                             /* convs, cache */
+            lua_pushvalue(L, convidx);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, -4);                                           /* convs[conv] = cache */
+        }
+        lua_remove(L, -2);                                               /* cache */
+    }
+    lua_pushvalue(L, sigidx);                                            /* cache, key */
     lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TUSERDATA) {                        /* cache, key, sig */
+    if (lua_rawget(L, -3) == LUA_TUSERDATA) {                            /* cache, key, sig */
         const cffi_lua_sig *s = lua_touserdata(L, -1);
         lua_pop(L, 3); /* the cache keeps s alive */
         return s;
     }
-    lua_pop(L, 1);                                                   /* cache, key */
+    lua_pop(L, 1);                                                       /* cache, key */
 
     char err[256] = "";
     cffi_sig *sig = NULL;
@@ -86,7 +96,7 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     /* Created empty first so that a memory error here still releases sig through __gc. */
     cffi_lua_sig *s = lua_newuserdatauv(L, sizeof *s + n, 0);       /* cache, key, sig */
     s->sig = NULL;
-    luaL_setmetatable(L, CFFI_LUA_SIG);
+    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_SIG);
     s->sig = sig;
     s->result = (uint8_t)cffi_sig_result(sig);
     s->nparams = (uint8_t)n;
@@ -124,6 +134,21 @@ static int l_conventions(lua_State *L) {
         lua_setfield(L, -2, name);
     }
     return 1;
+}
+
+void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tname) {
+    if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
+        const void *got = lua_topointer(L, -1);
+        lua_pop(L, 1); /* the metatable */
+        if (got == mt) return lua_touserdata(L, idx);
+    }
+    luaL_typeerror(L, idx, tname);
+    return NULL;
+}
+
+void cffi_lua_setmeta(lua_State *L, int uv) {
+    lua_getiuservalue(L, cffi_lua_stateidx, uv);
+    lua_setmetatable(L, -2);
 }
 
 int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx) {
@@ -188,17 +213,22 @@ static const luaL_Reg module_funcs[] = {
 
 static const luaL_Reg sig_meta[] = {{"__gc", sig_gc}, {NULL, NULL}};
 
-static const void *meta_identity(lua_State *L, const char *name) {
+/* Keep the metatable called name in the state's uservalue slot uv; return its identity (valid
+ * as long as the state userdata, which holds it, lives). */
+static const void *meta_keep(lua_State *L, const char *name, int uv) {
     luaL_getmetatable(L, name);
     const void *p = lua_topointer(L, -1);
-    lua_pop(L, 1); /* the registry keeps the metatable, so the identity stays valid */
+    lua_setiuservalue(L, -2, uv);
     return p;
 }
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_CONVCACHE);
 
 CFFI_API int luaopen_cffi(lua_State *L) {
     luaL_checkversion(L);
     lua_newtable(L);                                                     /* M */
     cffi_lua_state *S = lua_newuserdatauv(L, sizeof *S, CFFI_LUA_UV_COUNT); /* M, state */
+    meta_keep(L, CFFI_LUA_SIG, CFFI_LUA_UV_MT_SIG); /* before any signature is parsed */
     memset(S, 0, sizeof *S);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGCACHE);
@@ -214,9 +244,9 @@ CFFI_API int luaopen_cffi(lua_State *L) {
     cffi_lua_open_buffer(L);
     cffi_lua_open_library(L);
     cffi_lua_open_memory(L);
-    S->mt_callback = meta_identity(L, CFFI_LUA_CALLBACK);
-    S->mt_function = meta_identity(L, CFFI_LUA_FUNCTION);
-    S->mt_buffer = meta_identity(L, CFFI_LUA_BUFFER);
+    S->mt_callback = meta_keep(L, CFFI_LUA_CALLBACK, CFFI_LUA_UV_MT_CALLBACK);
+    S->mt_function = meta_keep(L, CFFI_LUA_FUNCTION, CFFI_LUA_UV_MT_FUNCTION);
+    S->mt_buffer = meta_keep(L, CFFI_LUA_BUFFER, CFFI_LUA_UV_MT_BUFFER);
 
     luaL_setfuncs(L, module_funcs, 1);                                   /* M (state popped) */
     lua_pushliteral(L, "0.1.0");
