@@ -382,6 +382,22 @@ CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_
                      : "=a"(var)                                                                  \
                      : /* "memory": nothing the template does moves across the record load */     \
                      : "memory")
+#elif defined(__i386__)
+#define CFFI_BAREFN_X86_RECORD_MAGIC 0xCFF1CAFE /* record slot before patching */
+#define CFFI_BAREFN_X86_BACK_MAGIC 0xCFF1BACC   /* jump displacement before patching */
+#define CFFI__STR2(x) #x
+#define CFFI__STR(x) CFFI__STR2(x)
+#define CFFI_BAREFN_RECORD(var)                                                                   \
+    __asm__ volatile(/* mov $imm32, %eax: the record slot is the immediate */                     \
+                     "movl $" CFFI__STR(CFFI_BAREFN_X86_RECORD_MAGIC) ", %0\n\t"                 \
+                     /* jmp rel32 back into the compiled template; each copy sets the rel32 */    \
+                     ".byte 0xE9\n\t"                                                             \
+                     ".long " CFFI__STR(CFFI_BAREFN_X86_BACK_MAGIC) "\n\t"                       \
+                     /* landing pad (CET indirect branch tracking) */                             \
+                     "endbr32"                                                                    \
+                     : "=a"(var)                                                                  \
+                     :                                                                            \
+                     : "memory")
 #else
 #define CFFI_BAREFN_RECORD(var) _Static_assert(0, "cffi: typed thunks are not ported to this target")
 #endif

@@ -18,8 +18,13 @@ set(_bf_variants
   "Oscet|-Os:-fcf-protection=full:-fPIC|-"
   "O2asan|-O2:-fsanitize=address:-fno-omit-frame-pointer|-fsanitize=address"
 )
-set(_bf_matrix_tests barefn_shapes barefn_prologue)
-set(_bf_single_tests barefn_many barefn_place)
+if(CFFI_ARCH STREQUAL "x86")
+  set(_bf_matrix_tests barefn_x86)
+  set(_bf_single_tests barefn_place)
+else()
+  set(_bf_matrix_tests barefn_shapes barefn_prologue)
+  set(_bf_single_tests barefn_many barefn_place)
+endif()
 
 set(_bf_dir ${CMAKE_CURRENT_LIST_DIR}/barefn)
 set(_bf_out ${CMAKE_CURRENT_BINARY_DIR}/barefn)

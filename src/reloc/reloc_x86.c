@@ -23,9 +23,17 @@
  * with no long form (jrcxz, loop*, xbegin), RIP-relative operands that also use the stack
  * pointer or that are EVEX-encoded, and anything that does not decode.
  *
- * Modes: x86-64 today. The x86-32 mode (PC-materialising call/pop and __x86.get_pc_thunk
- * patterns, where "position dependent" is a data-flow property rather than an addressing mode)
- * plugs in at x86_classify; the block finder and the emitter are shared.
+ * x86-32 mode: there is no PC-relative data addressing; PIC code materialises its PC instead,
+ * and replacing those idioms with the original PC keeps every address derived from it (GOT
+ * pointers, GOTOFF data) right:
+ *
+ *   call next (; pop %reg)          push $original_next
+ *   call __x86.get_pc_thunk.reg     mov $original_return, %reg
+ *   call rel32 out of the range     call 1f ; jmp 2f ; 1: push $target ; ret ; 2:
+ *   jcc / jmp                       as in 64-bit mode
+ *
+ * Other calls into the range are refused (a callee reading its return address would see the
+ * copy's). The block finder and the emitter are shared between the modes.
  */
 #include "reloc/reloc.h"
 
@@ -51,6 +59,11 @@ enum {
     OP_CALL_REL32 = 0xE8,
     OP_JMP_REL32 = 0xE9,
     OP_MOV_IMM64 = 0xB8,   /* REX.W B8+r imm64 (movabs) */
+    OP_MOV_IMM32 = 0xB8,   /* B8+r imm32 (x86-32) */
+    OP_PUSH_IMM32 = 0x68,
+    OP_JMP_SHORT = 0xEB,
+    OP_RET = 0xC3,
+    OP_MOV_LOAD = 0x8B,    /* mov r/m32, r32 */
     OP_PUSH_REG = 0x50,    /* 50+r */
     OP_POP_REG = 0x58,     /* 58+r */
     OP_LEA = 0x8D,
@@ -72,6 +85,7 @@ enum {
     RED_ZONE = 128,
 };
 static const uint8_t ENDBR64[4] = {0xF3, 0x0F, 0x1E, 0xFA};
+static const uint8_t ENDBR32[4] = {0xF3, 0x0F, 0x1E, 0xFB};
 
 enum { R_AX = 0, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_R11 = 11 };
 
@@ -138,22 +152,61 @@ enum {
     BLOCK_SIZE = 28,
 };
 
+/* The slots' values before patching (cffi.h defines the target's own pair). */
+#define X64_RECORD_MAGIC 0xCFF1BAEF0000CAFEull
+#define X64_BACK_MAGIC 0xCFF1BAEF0000BACCull
+#define X86_RECORD_MAGIC 0xCFF1CAFEu
+#define X86_BACK_MAGIC 0xCFF1BACCu
+#if defined(__x86_64__)
+_Static_assert(X64_RECORD_MAGIC == CFFI_BAREFN_X64_RECORD_MAGIC &&
+               X64_BACK_MAGIC == CFFI_BAREFN_X64_BACK_MAGIC, "block magic");
+#else
+_Static_assert(X86_RECORD_MAGIC == CFFI_BAREFN_X86_RECORD_MAGIC &&
+               X86_BACK_MAGIC == CFFI_BAREFN_X86_BACK_MAGIC, "block magic");
+#endif
+
 static bool x64_is_block(const uint8_t *p) {
     static const uint8_t movabs_rax[2] = {REX | REX_W, OP_MOV_IMM64 + R_AX};
     static const uint8_t jmp_rip_next[6] = {OP_GRP5, (GRP5_JMP << 3) | MODRM_RIP, 0, 0, 0, 0};
-    uint64_t rec = CFFI_BAREFN_X64_RECORD_MAGIC, back = CFFI_BAREFN_X64_BACK_MAGIC;
+    uint64_t rec = X64_RECORD_MAGIC, back = X64_BACK_MAGIC;
     return memcmp(p, movabs_rax, 2) == 0 && memcmp(p + BLOCK_RECORD_SLOT, &rec, 8) == 0 &&
            memcmp(p + BLOCK_JMP, jmp_rip_next, 6) == 0 &&
            memcmp(p + BLOCK_BACK_SLOT, &back, 8) == 0 &&
            memcmp(p + BLOCK_LANDING, ENDBR64, 4) == 0;
 }
 
+/* The x86-32 block:
+ *   B8 <record slot: 4>           mov $record, %eax
+ *   E9 <displacement: 4>          jmp rel32 (back to the landing pad, set per copy)
+ *   F3 0F 1E FB                   endbr32 (landing pad)
+ * It is its own near form: with 32-bit addresses every copy reaches the template. */
+enum { BLOCK32_RECORD_SLOT = 1, BLOCK32_REL = 6, BLOCK32_LANDING = 10, BLOCK32_SIZE = 14 };
+
+static bool x32_is_block(const uint8_t *p) {
+    uint32_t rec = X86_RECORD_MAGIC, back = X86_BACK_MAGIC;
+    return p[0] == OP_MOV_IMM32 + R_AX && memcmp(p + BLOCK32_RECORD_SLOT, &rec, 4) == 0 &&
+           p[BLOCK32_REL - 1] == OP_JMP_REL32 && memcmp(p + BLOCK32_REL, &back, 4) == 0 &&
+           memcmp(p + BLOCK32_LANDING, ENDBR32, 4) == 0;
+}
+
+static void x32_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *out) {
+    memset(out, 0, sizeof *out);
+    out->prologue_len = off;
+    out->block_len = BLOCK32_LANDING;
+    out->record_slot = BLOCK32_RECORD_SLOT;
+    out->slot_size = 4;
+    out->landing = code + off + BLOCK32_LANDING;
+    out->guard_len = BLOCK32_SIZE + 1;
+    out->has_far = false;
+    out->near_block[0] = OP_MOV_IMM32 + R_AX;
+    out->near_block[BLOCK32_REL - 1] = OP_JMP_REL32;
+    out->near_record_slot = BLOCK32_RECORD_SLOT;
+    out->near_rel_slot = BLOCK32_REL;
+    out->near_len = BLOCK32_LANDING;
+}
+
 cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block *out,
                                   char *errbuf, size_t errlen) {
-    if (X86_NATIVE_MODE != X86_MODE_64) {
-        cffi_errorf(errbuf, errlen, "typed thunks are not relocatable on x86-32 yet");
-        return CFFI_ERELOC;
-    }
     csh h;
     if (x86_open(X86_NATIVE_MODE, false, &h) != CS_ERR_OK) {
         cffi_errorf(errbuf, errlen, "cannot open the x86 disassembler");
@@ -171,7 +224,12 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
     /* Step instruction by instruction so that the block is recognised only at an instruction
      * boundary of the template's own decoding. */
     while (off + BLOCK_SIZE <= limit) {
-        if (x64_is_block(code + off)) {
+        if (X86_NATIVE_MODE == X86_MODE_32 && x32_is_block(code + off)) {
+            x32_fill_block(code, off, out);
+            st = CFFI_OK;
+            break;
+        }
+        if (X86_NATIVE_MODE == X86_MODE_64 && x64_is_block(code + off)) {
             out->prologue_len = off;
             out->block_len = BLOCK_LANDING;
             out->record_slot = BLOCK_RECORD_SLOT;
@@ -215,6 +273,8 @@ typedef enum item_kind {
     K_RIP_BRANCH,  /* call/jmp through a RIP-relative memory operand */
     K_RIP_LEA,     /* lea disp(%rip) into a 64-bit register */
     K_RIP_SCRATCH, /* any other RIP-relative operand */
+    K_PUSH_PC,     /* x86-32 `call next`: push $original_next */
+    K_MOV_PC,      /* x86-32 call of a get_pc_thunk: mov $original_return, %reg */
 } item_kind;
 
 typedef struct item {
@@ -326,17 +386,30 @@ static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, uint64_
     int64_t off = (int64_t)(in->address - lo);
     it->kind = K_COPY;
     it->falls = true;
-    if (mode != X86_MODE_64)
-        return refuse(errbuf, errlen, in, off, "x86-32 relocation is not implemented yet");
-
     if (cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE)) {
         it->target = (uint64_t)x->operands[0].imm;
+        it->target &= (uint64_t)UINTPTR_MAX; /* 32-bit mode: addresses wrap around */
         switch (in->id) {
         case X86_INS_JMP:
             it->kind = K_JMP;
             it->falls = false;
             return CFFI_OK;
         case X86_INS_CALL:
+            if (mode == X86_MODE_32 && it->target == in->address + in->size) {
+                /* call next; pop %reg: the PC into a register. Push what the call would. */
+                it->kind = K_PUSH_PC;
+                return CFFI_OK;
+            }
+            if (mode == X86_MODE_32 && !(it->target >= lo && it->target < hi)) {
+                /* __x86.get_pc_thunk.<reg>: mov (%esp), %reg ; ret */
+                const uint8_t *t = (const uint8_t *)(uintptr_t)it->target;
+                if (t[0] == OP_MOV_LOAD && (t[1] & 0xC7) == 0x04 && t[2] == SIB_RSP &&
+                    t[3] == OP_RET) {
+                    it->kind = K_MOV_PC;
+                    it->reg = (uint8_t)((t[1] >> 3) & 7);
+                    return CFFI_OK;
+                }
+            }
             /* A call that lands in the code being moved reads its own return address: the
              * x86-32 PIC idiom. Here it would see the copy's address; refuse. */
             if (it->target >= lo && it->target < hi)
@@ -380,10 +453,12 @@ static size_t item_size(const item *it) {
     case K_COPY: return it->len + jmp;
     case K_JCC: return 6 + jmp;          /* 0F 80+cc rel32 */
     case K_JMP: return 5;                /* E9 rel32 */
-    case K_CALL_ABS: return 13 + jmp;    /* movabs (10) + call *%r11 (3) */
+    case K_CALL_ABS: return 13 + jmp;    /* x86-64: movabs (10) + call *%r11 (3); x86-32: 13 too */
     case K_RIP_BRANCH: return 13 + jmp;  /* movabs (10) + call/jmp *(%r11) (3) */
     case K_RIP_LEA: return 10 + jmp;     /* movabs */
     case K_RIP_SCRATCH: return it->len - 4 + 5 + 1 + 10 + 1 + 8 + jmp;
+    case K_PUSH_PC: return 5 + jmp;      /* push imm32 */
+    case K_MOV_PC: return 5 + jmp;       /* mov imm32, reg */
     }
     return 0;
 }
@@ -474,6 +549,8 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
     while (nwork > 0) {
         uint64_t a = work[--nwork];
         while (!addr_in(out, a) && bytes < limit) {
+            if (X86_NATIVE_MODE == X86_MODE_32 && x32_is_block((const uint8_t *)(uintptr_t)a))
+                break; /* another template's block */
             if (!x86_decode(h, (const uint8_t *)(uintptr_t)a, X86_MAX_INSN, in)) break;
             if (out->n == out->cap) {
                 size_t cap = out->cap ? out->cap * 2 : 128;
@@ -487,7 +564,11 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
             const cs_x86 *x = &in->detail->x86;
             bool rel = cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE);
             bool call = cs_insn_group(h, in, X86_GRP_CALL);
-            if (rel && !call && nwork < MAX_WORK) work[nwork++] = (uint64_t)x->operands[0].imm;
+            /* Only nearby targets: the body's own code. (Falling through a noreturn call into
+             * the next function can reach another template's block, whose jump is a magic.) */
+            uint64_t t = (uint64_t)x->operands[0].imm & (uint64_t)UINTPTR_MAX;
+            bool nearby = t >= start ? t - start < limit : start - t < limit;
+            if (rel && !call && nwork < MAX_WORK && nearby) work[nwork++] = t;
             if (in->id == X86_INS_JMP || in->id == X86_INS_LJMP || in->id == X86_INS_UD2 ||
                 in->id == X86_INS_HLT || in->id == X86_INS_INT3 ||
                 cs_insn_group(h, in, X86_GRP_RET))
@@ -610,8 +691,8 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
      * jmp wherever the next item in the image is not where execution continues. */
     qsort(set.v, set.n, sizeof *set.v, item_order);
     size_t pos = 0;
-    bool pad = (rq->flags & CFFI_RELOC_ENTRY) &&
-               !(rq->len >= 4 && memcmp(rq->src, ENDBR64, 4) == 0);
+    const uint8_t *endbr = mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
+    bool pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
     if (pad) pos += sizeof ENDBR64;
     size_t first_out = 0;
     while (first_out < set.n && set.v[first_out].addr < end) first_out++;
@@ -640,7 +721,7 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
     }
 
     /* Pass 3: emit. */
-    if (pad) put_bytes(out, ENDBR64, sizeof ENDBR64);
+    if (pad) put_bytes(out, endbr, sizeof ENDBR64);
     put_bytes(out + *tail_off, rq->tail, rq->tail_len);
     for (size_t i = 0; i < set.n; i++) {
         const item *it = &set.v[i];
@@ -668,6 +749,18 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
             p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
             break;
         case K_CALL_ABS:
+            if (mode == X86_MODE_32) {
+                /* No free register: call a push/ret pair, which enters the target with the
+                 * return address in the image. */
+                *p++ = OP_CALL_REL32;                       /* call 1f (pushes the next address) */
+                p = put32(p, 2);
+                *p++ = OP_JMP_SHORT;                        /* after the return: skip 1f */
+                *p++ = 6;
+                *p++ = OP_PUSH_IMM32;                       /* 1: push $target */
+                p = put32(p, (int32_t)(uint32_t)it->target);
+                *p++ = OP_RET;                              /* ret: to the target */
+                break;
+            }
             p = put_movabs(p, R_R11, it->target);
             *p++ = REX | REX_B;                                         /* r11 */
             *p++ = OP_GRP5;
@@ -681,6 +774,14 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
             break;
         case K_RIP_LEA:
             p = put_movabs(p, it->reg, it->target);
+            break;
+        case K_PUSH_PC:                                        /* push $original_next */
+            *p++ = OP_PUSH_IMM32;
+            p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
+            break;
+        case K_MOV_PC:                                         /* mov $original_return, %reg */
+            *p++ = (uint8_t)(OP_MOV_IMM32 + it->reg);
+            p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
             break;
         case K_RIP_SCRATCH: {
             p = put_lea_rsp(p, -RED_ZONE);                     /* step over the red zone */

@@ -1,0 +1,198 @@
+/*
+ * barefn_x86.c - typed thunks on x86-32: the four conventions (cdecl, stdcall, fastcall,
+ * thiscall) with integer, 64-bit, float and double parameters and results, the flavours, bound
+ * handlers, freed thunks, and the PC-materialising idioms of 32-bit PIC code in a prologue
+ * (call next; pop, __x86.get_pc_thunk) plus a call out of the prologue, relocated; a call into
+ * the prologue refused with the instruction named. Built as the same gcc/clang x -O0/-O2/-O3/-Os
+ * x PIC/SSP/CET/ASan matrix as the x86-64 tests (spec/c/barefn.cmake).
+ */
+#include "cffi.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+
+static int ctx_tag;
+static int bad;
+#define ARG(c) (bad += !(c))
+
+static int h_ii(void *ctx, int a, int b) {
+    ARG(ctx == &ctx_tag);
+    return a * 10 + b;
+}
+CFFI_BAREFN(x_cdecl, cdecl, int, (int a, int b), (a, b))
+CFFI_BAREFN(x_std, stdcall, int, (int a, int b), (a, b))
+CFFI_BAREFN(x_fast, fastcall, int, (int a, int b), (a, b))
+CFFI_BAREFN(x_this, thiscall, int, (int a, int b), (a, b))
+
+static int64_t h_mix(void *ctx, int8_t a, int64_t b, double c, float d, uint16_t e, int f) {
+    ARG(ctx == &ctx_tag);
+    ARG(a == -3 && b == -0x123456789LL && c == 2.5 && d == -0.5f && e == 0xFFFF && f == 77);
+    return b + a + (int64_t)(c * 4) + (int64_t)(d * 2) + e + f;
+}
+#define MIX_P (int8_t a, int64_t b, double c, float d, uint16_t e, int f)
+#define MIX_A (a, b, c, d, e, f)
+CFFI_BAREFN(x_mix_c, cdecl, int64_t, MIX_P, MIX_A)
+CFFI_BAREFN(x_mix_s, stdcall, int64_t, MIX_P, MIX_A)
+CFFI_BAREFN(x_mix_f, fastcall, int64_t, MIX_P, MIX_A)
+CFFI_BAREFN(x_mix_t, thiscall, int64_t, MIX_P, MIX_A)
+static const int64_t MIX_RESULT = -0x123456789LL - 3 + 10 - 1 + 0xFFFF + 77;
+
+static double h_d(void *ctx, double x) { return x * *(double *)ctx; }
+CFFI_BAREFN(x_d_std, stdcall, double, (double x), (x))
+static float h_f0(void *ctx) { return *(float *)ctx; }
+CFFI_BAREFN0(x_f0, fastcall, float)
+
+static int h_self(void *ctx, int x);
+static void *mut_self;
+CFFI_BAREFN_MUT(x_mut, stdcall, int, (int x), (x))
+CFFI_BAREFN_ONCE(x_once, thiscall, int, (int x), (x))
+static int h_self(void *ctx, int x) {
+    (void)ctx;
+    if (x > 0) return ((x_mut_bare)mut_self)(x - 1) + 100; /* re-entry: refused, returns 0 */
+    return 1;
+}
+static int h_once(void *ctx, int x) { return *(int *)ctx + x; }
+
+static int h_bound(void *ctx, int a, int b) { return *(int *)ctx + a - b; }
+CFFI_BAREFN_FN(x_bound, stdcall, int, (int a, int b), (a, b), h_bound)
+CFFI_BAREFN_FN(x_bound_f, fastcall, int, (int a, int b), (a, b), h_bound)
+
+static int events[4];
+static void hook(const cffi_barefn *b, const char *name, cffi_barefn_event ev) {
+    (void)b, (void)name;
+    if (ev >= 1 && ev <= 3) events[ev]++;
+}
+
+/* ---- hand-written prologues: PIC idioms before the block */
+typedef int (*h2_fn)(void *ctx, int a, int b);
+static int trap2(void *ctx, int a, int b) {
+    (void)a, (void)b;
+    cffi_barefn_report(ctx, CFFI_BAREFN_EV_FREED);
+    return 0;
+}
+#define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0}
+volatile int g_seen;
+__attribute__((noinline)) void note(int x) { g_seen += x; }
+__attribute__((used)) const int x86_table[4] = {5, 6, 7, 8};
+
+/* call next; pop: the PC, then data addressed from it */
+static CFFI__BAREFN_NOIPA int tpl_callpop(int a, int b) {
+    int v;
+    __asm__ volatile("call 1f\n\t"
+                     "1: pop %%ecx\n\t"
+                     "movl %c1+x86_table-1b(%%ecx), %0\n\t" /* table[2], PC-relative */
+                     : "=r"(v)
+                     : "i"(8)
+                     : "ecx", "memory");
+    g_seen = v;
+    cffi_barefn_rec *r;
+    CFFI_BAREFN_RECORD(r);
+    return ((h2_fn)r->fn)(r->ctx, a, b);
+}
+/* __x86.get_pc_thunk-style helper (mov (%esp), %edx ; ret) */
+__asm__(".text\n\t.p2align 4\n"
+        "cffi_test_pc_thunk_dx:\n\tmovl (%esp), %edx\n\tret\n");
+static CFFI__BAREFN_NOIPA int tpl_pcthunk(int a, int b) {
+    int v;
+    __asm__ volatile("call cffi_test_pc_thunk_dx\n\t"
+                     "2: movl x86_table+4-2b(%%edx), %0\n\t" /* table[1] */
+                     : "=r"(v)
+                     :
+                     : "edx", "memory");
+    g_seen = v;
+    note(1); /* a call out of the prologue */
+    cffi_barefn_rec *r;
+    CFFI_BAREFN_RECORD(r);
+    return ((h2_fn)r->fn)(r->ctx, a, b);
+}
+/* a call to code inside the prologue (not the next instruction): refused */
+static CFFI__BAREFN_NOIPA int tpl_callin(int a, int b) {
+    __asm__ volatile("call 1f\n\t"
+                     "jmp 2f\n\t"
+                     "1: ret\n\t"
+                     "2:\n\t" ::: "memory");
+    cffi_barefn_rec *r;
+    CFFI_BAREFN_RECORD(r);
+    return ((h2_fn)r->fn)(r->ctx, a, b);
+}
+static cffi_barefn_template d_callpop = DESC(tpl_callpop), d_pcthunk = DESC(tpl_pcthunk),
+                            d_callin = DESC(tpl_callin);
+typedef int (*bare2)(int, int);
+
+int main(void) {
+    cffi_barefn *t[16];
+    REQUIRE(x_cdecl_new(h_ii, &ctx_tag, &t[0]) == CFFI_OK);
+    REQUIRE(x_std_new(h_ii, &ctx_tag, &t[1]) == CFFI_OK);
+    REQUIRE(x_fast_new(h_ii, &ctx_tag, &t[2]) == CFFI_OK);
+    REQUIRE(x_this_new(h_ii, &ctx_tag, &t[3]) == CFFI_OK);
+    CHECK(x_cdecl_code(t[0])(1, 2) == 12);
+    CHECK(x_std_code(t[1])(3, 4) == 34);
+    CHECK(x_fast_code(t[2])(5, 6) == 56);
+    CHECK(x_this_code(t[3])(7, 8) == 78);
+    REQUIRE(x_mix_c_new(h_mix, &ctx_tag, &t[4]) == CFFI_OK);
+    REQUIRE(x_mix_s_new(h_mix, &ctx_tag, &t[5]) == CFFI_OK);
+    REQUIRE(x_mix_f_new(h_mix, &ctx_tag, &t[6]) == CFFI_OK);
+    REQUIRE(x_mix_t_new(h_mix, &ctx_tag, &t[7]) == CFFI_OK);
+    CHECK(x_mix_c_code(t[4])(-3, -0x123456789LL, 2.5, -0.5f, 0xFFFF, 77) == MIX_RESULT);
+    CHECK(x_mix_s_code(t[5])(-3, -0x123456789LL, 2.5, -0.5f, 0xFFFF, 77) == MIX_RESULT);
+    CHECK(x_mix_f_code(t[6])(-3, -0x123456789LL, 2.5, -0.5f, 0xFFFF, 77) == MIX_RESULT);
+    CHECK(x_mix_t_code(t[7])(-3, -0x123456789LL, 2.5, -0.5f, 0xFFFF, 77) == MIX_RESULT);
+    double k = 1.5;
+    float kf = 0.25f;
+    REQUIRE(x_d_std_new(h_d, &k, &t[8]) == CFFI_OK);
+    REQUIRE(x_f0_new(h_f0, &kf, &t[9]) == CFFI_OK);
+    CHECK(x_d_std_code(t[8])(4.0) == 6.0);
+    CHECK(x_f0_code(t[9])() == 0.25f);
+    CHECK(bad == 0);
+
+    cffi_set_barefn_hook(hook);
+    REQUIRE(x_mut_new(h_self, NULL, &t[10]) == CFFI_OK);
+    mut_self = (void *)x_mut_code(t[10]);
+    CHECK(x_mut_code(t[10])(1) == 100 && events[CFFI_BAREFN_EV_REENTERED] == 1);
+    CHECK(x_mut_code(t[10])(0) == 1);
+    int base = 40;
+    REQUIRE(x_once_new(h_once, &base, &t[11]) == CFFI_OK);
+    CHECK(x_once_code(t[11])(2) == 42 && x_once_code(t[11])(2) == 0);
+    CHECK(events[CFFI_BAREFN_EV_CALLED_TWICE] == 1);
+    REQUIRE(x_bound_new(&base, &t[12]) == CFFI_OK);
+    REQUIRE(x_bound_f_new(&base, &t[13]) == CFFI_OK);
+    CHECK(x_bound_code(t[12])(5, 3) == 42 && x_bound_f_code(t[13])(9, 1) == 48);
+    cffi_barefn_free(t[12]);
+    CHECK(x_bound_code(t[12])(5, 3) == 0 && events[CFFI_BAREFN_EV_FREED] == 1);
+    cffi_barefn_free(t[1]);
+    CHECK(x_std_code(t[1])(3, 4) == 0 && events[CFFI_BAREFN_EV_FREED] == 2);
+
+    /* PIC idioms */
+    int c = 1000;
+    cffi_barefn *p, *p2;
+    REQUIRE(cffi_barefn_new(&d_callpop, (void *)h_ii, &ctx_tag, &p2) == CFFI_OK);
+    p = p2;
+    g_seen = 0;
+    CHECK(((bare2)cffi_barefn_code(p))(4, 2) == 42 && g_seen == 7);
+    REQUIRE(cffi_barefn_new(&d_pcthunk, (void *)h_bound, &c, &p) == CFFI_OK);
+    g_seen = 0;
+    CHECK(((bare2)cffi_barefn_code(p))(4, 2) == 1002 && g_seen == 7);
+    char listing[2048];
+    cffi_disasm(cffi_barefn_code(p), 256, listing, sizeof listing);
+    CHECK_MSG(strstr(listing, "mov edx, 0x") != NULL, "%s", listing);
+    char err[256];
+    cffi_barefn *refused;
+    CHECK(cffi_barefn_new_ex(&d_callin, (void *)h_ii, &ctx_tag, &refused, err, sizeof err) ==
+          CFFI_ERELOC);
+    CHECK_MSG(strstr(err, "`call 0x") != NULL, "%s", err);
+
+    /* many thunks, reused addresses */
+    for (int i = 0; i < 2000; i++) {
+        cffi_barefn *q;
+        REQUIRE(x_fast_new(h_ii, &ctx_tag, &q) == CFFI_OK);
+        CHECK(x_fast_code(q)(i, 1) == i * 10 + 1);
+        cffi_barefn_free(q);
+    }
+    cffi_set_barefn_hook(NULL);
+    for (int i = 0; i < 14; i++) cffi_barefn_free(t[i]); /* freeing twice is harmless */
+    cffi_barefn_free(p2);
+    cffi_barefn_free(p);
+    return CHECK_DONE();
+}
