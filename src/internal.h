@@ -28,6 +28,8 @@ typedef struct cffi_argloc {
     uint16_t offset;  /* byte offset in the register frame, or in the stack argument area */
     uint8_t on_stack; /* 1 if offset is into the stack argument area */
     uint8_t type;     /* cffi_type */
+    uint8_t width;    /* bytes of the widened slot value cffi_call stores there: 4 or 8 */
+    uint8_t pad[3];   /* 8 bytes per entry: one scaled index per access in the per-call loops */
 } cffi_argloc;
 
 typedef struct cffi_plan {

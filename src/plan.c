@@ -32,6 +32,11 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         size_t size = cffi_type_size(t);
         cffi_argloc *loc = &plan->args[i];
         loc->type = (uint8_t)t;
+        /* Computed here once so cffi_call needs no division per argument: a register takes the
+         * whole register, a stack argument whole stack slots; registers and slots are 4 or 8
+         * bytes, and never more than the 8-byte slot value holds (beyond it is padding). */
+        size_t width = size > abi->reg_size ? size : abi->reg_size;
+        loc->width = width > 4 ? 8 : 4;
         if (abi->shared_slots) {
             /* One position counter for both classes: argument i takes slot i of its class. */
             size_t slot = gpr_used++;
@@ -55,6 +60,8 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         /* Stack: each argument takes whole slots, in order, right after the previous one. */
         loc->on_stack = 1;
         loc->offset = (uint16_t)stack;
+        width = round_up(size, abi->stack_slot);
+        loc->width = width > 4 ? 8 : 4;
         stack += round_up(size, abi->stack_slot);
     }
     plan->nparams = (uint8_t)n;
