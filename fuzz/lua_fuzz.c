@@ -8,7 +8,8 @@
  * The documented raw-memory contract is respected, so a finding is a real bug: pointer-taking
  * functions only get the driver's own buffer (72 zeroed bytes, only the first 64 ever written,
  * so it always holds a NUL) or addresses inside it; `const char *` values are only strings, nil
- * or such addresses; `const char *` is never read from memory the driver wrote; casts use the
+ * or such addresses (never another number, integer or integral float, which would be a raw
+ * address); `const char *` is never read from memory the driver wrote; casts use the
  * exact signature and convention of the callback they point at.
  */
 #include <lauxlib.h>
@@ -22,6 +23,20 @@
 
 static const char driver[] =
     "local cffi, data = ...\n"
+    /* CFFI_FUZZ_TRACE=1: log every call of a module function to stderr, for triage. */
+    "if os.getenv('CFFI_FUZZ_TRACE') then\n"
+    "  local real = cffi\n"
+    "  cffi = setmetatable({}, {__index = function(_, k)\n"
+    "    local v = real[k]\n"
+    "    if type(v) ~= 'function' then return v end\n"
+    "    return function(...)\n"
+    "      local t, s = table.pack(...), {}\n"
+    "      for i = 1, t.n do s[i] = type(t[i]) == 'string' and ('%q'):format(t[i]) or tostring(t[i]) end\n"
+    "      io.stderr:write('cffi.', k, '(', table.concat(s, ', '), ')\\n')\n"
+    "      return v(...)\n"
+    "    end\n"
+    "  end})\n"
+    "end\n"
     "local pos, depth = 1, 0\n"
     "local function b0() local b = data:byte(pos) or 0; pos = pos + 1; return b end\n"
     "local function more() return pos <= #data end\n"
@@ -52,8 +67,9 @@ static const char driver[] =
     "  elseif k == 1 then return b0() % 2 == 0\n"
     "  elseif k == 2 then return cstr and 0 or (b0() - 128) * 1000003\n"
     "  elseif k == 3 then return cstr and safe_addr() or (b0() % 2 == 0 and math.maxinteger or math.mininteger) + b0() - 128\n"
-    "  elseif k == 4 then return (b0() - 128) / 7\n"
-    "  elseif k == 5 then return ({0/0, math.huge, -math.huge, 2^63, -0.0, 1e300})[b0() % 6 + 1]\n"
+    /* A float with an integer value is an address too (modulo 2^64): not for const char *. */
+    "  elseif k == 4 then local f = (b0() - 128) / 7; return (cstr and f == math.floor(f)) and 0.5 or f\n"
+    "  elseif k == 5 then return cstr and 0/0 or ({0/0, math.huge, -math.huge, 2^63, -0.0, 1e300})[b0() % 6 + 1]\n"
     "  elseif k == 6 then return hostile()\n"
     "  elseif k == 7 then return {}\n"
     "  elseif k == 8 then return print\n"
