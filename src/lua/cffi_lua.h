@@ -120,6 +120,9 @@ void cffi_lua_open_callback(lua_State *L);
 void cffi_lua_open_function(lua_State *L);
 void cffi_lua_open_buffer(lua_State *L);
 void cffi_lua_open_library(lua_State *L);
+/* Push the address of symbol name in a dlopen handle (RTLD_DEFAULT: the whole process), or
+ * fail, message. Returns the number of values pushed. */
+int cffi_lua_pushsym(lua_State *L, void *handle, const char *name);
 void cffi_lua_open_memory(lua_State *L);
 
 /* Add funcs to the module table at -2, each with the state at -1 as upvalue 1. */

@@ -35,12 +35,9 @@ static int l_load(lua_State *L) {
     return 1;
 }
 
-static int lib_sym(lua_State *L) {
-    llibrary *lib = tolibrary(L, 1);
-    const char *name = luaL_checkstring(L, 2);
-    if (!lib->handle) return luaL_error(L, "attempt to use a closed cffi.library");
-    dlerror(); /* clear, so that NULL is told apart from an error */
-    void *p = dlsym(lib->handle, name);
+int cffi_lua_pushsym(lua_State *L, void *handle, const char *name) {
+    dlerror(); /* clear, so that a NULL below is told apart from a symbol whose value is NULL */
+    void *p = dlsym(handle, name);
     const char *err = dlerror();
     if (err || !p) {
         luaL_pushfail(L);
@@ -49,6 +46,13 @@ static int lib_sym(lua_State *L) {
     }
     lua_pushinteger(L, (lua_Integer)(uintptr_t)p);
     return 1;
+}
+
+static int lib_sym(lua_State *L) {
+    llibrary *lib = tolibrary(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    if (!lib->handle) return luaL_error(L, "attempt to use a closed cffi.library");
+    return cffi_lua_pushsym(L, lib->handle, name);
 }
 
 static int lib_close(lua_State *L) {

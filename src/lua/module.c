@@ -110,17 +110,7 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
  * Functions that belong to no userdata.
  */
 static int l_sym(lua_State *L) {
-    const char *name = luaL_checkstring(L, 1);
-    dlerror(); /* clear, so that a NULL below is told apart from a symbol whose value is NULL */
-    void *p = dlsym(RTLD_DEFAULT, name);
-    const char *err = dlerror();
-    if (err || !p) {
-        luaL_pushfail(L);
-        lua_pushfstring(L, "symbol '%s' not found%s%s", name, err ? ": " : "", err ? err : "");
-        return 2;
-    }
-    lua_pushinteger(L, (lua_Integer)(uintptr_t)p);
-    return 1;
+    return cffi_lua_pushsym(L, RTLD_DEFAULT, luaL_checkstring(L, 1));
 }
 
 static int l_conventions(lua_State *L) {
@@ -136,6 +126,16 @@ static int l_conventions(lua_State *L) {
     return 1;
 }
 
+int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx) {
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return CFFI_LUA_NONE;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1); /* the metatable */
+    if (mt == S->mt_callback) return CFFI_LUA_IS_CALLBACK;
+    if (mt == S->mt_function) return CFFI_LUA_IS_FUNCTION;
+    if (mt == S->mt_buffer) return CFFI_LUA_IS_BUFFER;
+    return CFFI_LUA_NONE;
+}
+
 void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tname) {
     if (lua_type(L, idx) == LUA_TUSERDATA && lua_getmetatable(L, idx)) {
         const void *got = lua_topointer(L, -1);
@@ -149,16 +149,6 @@ void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tnam
 void cffi_lua_setmeta(lua_State *L, int uv) {
     lua_getiuservalue(L, cffi_lua_stateidx, uv);
     lua_setmetatable(L, -2);
-}
-
-int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx) {
-    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return CFFI_LUA_NONE;
-    const void *mt = lua_topointer(L, -1);
-    lua_pop(L, 1); /* the metatable */
-    if (mt == S->mt_callback) return CFFI_LUA_IS_CALLBACK;
-    if (mt == S->mt_function) return CFFI_LUA_IS_FUNCTION;
-    if (mt == S->mt_buffer) return CFFI_LUA_IS_BUFFER;
-    return CFFI_LUA_NONE;
 }
 
 /* Declared in callback.c: whether a callback userdata has been released. */
@@ -221,24 +211,24 @@ static const void *meta_keep(lua_State *L, const char *name, int uv) {
     lua_setiuservalue(L, -2, uv);
     return p;
 }
-    lua_newtable(L);
-    lua_setiuservalue(L, -2, CFFI_LUA_UV_CONVCACHE);
 
 CFFI_API int luaopen_cffi(lua_State *L) {
     luaL_checkversion(L);
     lua_newtable(L);                                                     /* M */
     cffi_lua_state *S = lua_newuserdatauv(L, sizeof *S, CFFI_LUA_UV_COUNT); /* M, state */
-    meta_keep(L, CFFI_LUA_SIG, CFFI_LUA_UV_MT_SIG); /* before any signature is parsed */
     memset(S, 0, sizeof *S);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGCACHE);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_TYPECACHE);
+    lua_newtable(L);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_CONVCACHE);
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);              /* M, state, main */
     S->main = lua_tothread(L, -1);
     lua_pop(L, 1);                                                       /* M, state */
 
     cffi_lua_newmeta(L, CFFI_LUA_SIG, sig_meta, NULL);
+    meta_keep(L, CFFI_LUA_SIG, CFFI_LUA_UV_MT_SIG); /* before any signature is parsed */
     cffi_lua_open_callback(L);
     cffi_lua_open_function(L);
     cffi_lua_open_buffer(L);
