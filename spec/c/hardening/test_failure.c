@@ -21,6 +21,13 @@
 
 #include <string.h>
 #include <sys/wait.h>
+
+/* A second real convention of the target, besides C. */
+#if defined(__x86_64__)
+#define OTHER_CONV "win64"
+#else
+#define OTHER_CONV "stdcall"
+#endif
 #include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ static void scenario_exec_fails_after(long blocks) {
         CHECK(call_add(sig, code, 1, 2) == -77);
         CHECK(dead_calls == 1);
     }
-    cffi_sig *other = parse("double(double, int)", "win64");
+    cffi_sig *other = parse("double(double, int)", OTHER_CONV);
     cffi_sig_free(other);
 
     /* The allocator recovers: creation works again, in the very next call. */
@@ -296,7 +303,7 @@ static void scenario_sig_oom(long sticky) {
         {"int(int, int)", NULL, CFFI_OK},        /* a new spelling of a signature held below */
         {"int (*)(int a, int b)", "C", CFFI_OK}, /* another one */
         {"double __stdcall(float, long long)", NULL, CFFI_OK}, /* new */
-        {"void(const char *, void *, size_t)", "win64", CFFI_OK},
+        {"void(const char *, void *, size_t)", OTHER_CONV, CFFI_OK},
         {big_sig, NULL, CFFI_OK},
         {"int(int", NULL, CFFI_EBADSIG},         /* errors under memory pressure */
         {"int(struct s)", NULL, CFFI_EBADTYPE},
