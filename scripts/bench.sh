@@ -9,7 +9,7 @@
 # Timings on a shared machine are noisy: compare ratios, never absolute times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh test
+scripts/deps.sh bench
 rounds=${BENCH_ROUNDS:-7}
 sample_ms=${BENCH_SAMPLE_MS:-10}
 live=${BENCH_LIVE:-1000000}
