@@ -53,7 +53,7 @@ _Static_assert(__builtin_offsetof(struct probe_state, frames) == 8, "x86_callers
 __attribute__((visibility("hidden"))) struct probe_state x86cb_probe_state;
 
 __attribute__((visibility("hidden"))) void x86cb_probe(void);
-__asm__(".text\n"
+__asm__(".pushsection .text\n" /* popped at the end: GCC tracks its section */
         ".p2align 4\n"
         ".type x86cb_probe, @function\n"
         "x86cb_probe:\n"
@@ -96,7 +96,8 @@ __asm__(".text\n"
         "    popl %eax\n"
         "    pushl %ecx\n"
         "    ret\n"                         /* to the caller, ESP as the target left it */
-        ".size x86cb_probe, .-x86cb_probe\n");
+        ".size x86cb_probe, .-x86cb_probe\n"
+        ".popsection\n");
 
 static intptr_t esp_moved = X86CB_NOT_MEASURED;
 

@@ -92,8 +92,9 @@ static CFFI__BAREFN_NOIPA int tpl_callpop(int a, int b) {
     return ((h2_fn)r->fn)(r->ctx, a, b);
 }
 /* __x86.get_pc_thunk-style helper (mov (%esp), %edx ; ret) */
-__asm__(".text\n\t.p2align 4\n"
-        "cffi_test_pc_thunk_dx:\n\tmovl (%esp), %edx\n\tret\n");
+__asm__(".pushsection .text\n\t.p2align 4\n"
+        "cffi_test_pc_thunk_dx:\n\tmovl (%esp), %edx\n\tret\n"
+        ".popsection\n"); /* GCC must find itself in the section it left */
 static CFFI__BAREFN_NOIPA int tpl_pcthunk(int a, int b) {
     int v;
     __asm__ volatile("call cffi_test_pc_thunk_dx\n\t"

@@ -89,7 +89,9 @@ static inline unsigned x87_depth(void) {
  * stack: 0 for a caller-pop function, 4 for a callee-pop one taking that word. Written in
  * assembly so the measurement does not depend on how a compiler tracks ESP. */
 int32_t x86_call_popped(void *fn, int32_t arg, int32_t *result);
-__asm__(".text\n"
+/* pushsection/popsection: GCC tracks the section it is in, and a file-scope asm that left it in
+ * .text made it emit the following static variables there (read-only: a write faulted). */
+__asm__(".pushsection .text\n"
         ".p2align 4\n"
         "x86_call_popped:\n"
         "    pushl %esi\n"            /* callee-saved: holds ESP before the call */
@@ -105,6 +107,7 @@ __asm__(".text\n"
         "    addl $4, %eax\n"         /* = bytes the callee popped */
         "    movl %esi, %esp\n"       /* drop the argument, whoever popped */
         "    popl %esi\n"             /* restore esi */
-        "    ret\n");
+        "    ret\n"
+        ".popsection\n");
 
 #endif
