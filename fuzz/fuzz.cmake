@@ -26,11 +26,12 @@ foreach(t ${_fuzz_targets})
   endif()
   # The seed corpus always exists; a target's regressions folder only once a crash was kept
   # (git keeps no empty folders).
-  set(_replay_dirs ${_fuzz}/corpus/${t})
+  # CFFI_FUZZ_REPLAY_DIRS_<target> is also what the valgrind replays use (hardening.cmake).
+  set(CFFI_FUZZ_REPLAY_DIRS_${t} ${_fuzz}/corpus/${t})
   if(IS_DIRECTORY ${_fuzz}/regressions/${t})
-    list(APPEND _replay_dirs ${_fuzz}/regressions/${t})
+    list(APPEND CFFI_FUZZ_REPLAY_DIRS_${t} ${_fuzz}/regressions/${t})
   endif()
-  add_test(NAME fuzz.replay.${t} COMMAND ${t}_replay ${_replay_dirs})
+  add_test(NAME fuzz.replay.${t} COMMAND ${t}_replay ${CFFI_FUZZ_REPLAY_DIRS_${t}})
   set_tests_properties(fuzz.replay.${t} PROPERTIES LABELS "c;hardening;fuzz" TIMEOUT 600)
   list(APPEND CFFI_HARD_TESTS ${t}_replay)
 
