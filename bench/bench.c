@@ -94,6 +94,12 @@ CFFI_BAREFN(bf_dd, C, double, (double a, double b), (a, b))
 CFFI_BAREFN(bf_mixed, C, double,
             (int a, double b, int64_t c, float d, int e, double f, void *g, int h),
             (a, b, c, d, e, f, g, h))
+/* The same handlers bound at compile time: the template calls them directly. */
+CFFI_BAREFN_FN(bfb_ii, C, int, (int a, int b), (a, b), t_ii)
+CFFI_BAREFN_FN(bfb_dd, C, double, (double a, double b), (a, b), t_dd)
+CFFI_BAREFN_FN(bfb_mixed, C, double,
+               (int a, double b, int64_t c, float d, int e, double f, void *g, int h),
+               (a, b, c, d, e, f, g, h), t_mixed)
 #else
 #define HAVE_TYPED 0
 #endif
@@ -570,6 +576,12 @@ int main(int argc, char **argv) {
     CHECK_OK(bf_mixed_new(t_mixed, NULL, &b_mix));
     add_call_cases("typed", (void *)bf_ii_code(b_ii), (void *)bf_dd_code(b_dd),
                    (void *)bf_mixed_code(b_mix));
+    cffi_barefn *bb_ii, *bb_dd, *bb_mix;
+    CHECK_OK(bfb_ii_new(NULL, &bb_ii));
+    CHECK_OK(bfb_dd_new(NULL, &bb_dd));
+    CHECK_OK(bfb_mixed_new(NULL, &bb_mix));
+    add_call_cases("typedfn", (void *)bfb_ii_code(bb_ii), (void *)bfb_dd_code(bb_dd),
+                   (void *)bfb_mixed_code(bb_mix));
 #endif
     cffi_closure *c_ii, *c_dd, *c_mix;
     CHECK_OK(cffi_closure_new(sig_ii, h_ii, NULL, &c_ii));

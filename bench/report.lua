@@ -67,12 +67,13 @@ p("")
 p("**Native code calls a bare function pointer** (time per call as a multiple of a direct call")
 p("of a compiled C function through the same loop):")
 p("")
-p("| signature | direct call | typed thunk | cffi closure | libffi closure | Lua: cffi.wrap | Lua: lua_pcall floor | LuaJIT ffi.cast | Python ctypes |")
-p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+p("| signature | direct call | typed thunk | typed thunk, bound handler | cffi closure | libffi closure | Lua: cffi.wrap | Lua: lua_pcall floor | LuaJIT ffi.cast | Python ctypes |")
+p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for _, s in ipairs(sigs) do
   local k = "call." .. s[1] .. "."
-  p("| %s | 1 (%s) | %s | %s | %s | %s | %s | %s | %s |", s[2], fmt_ns(times[k .. "direct"]),
-    fmt_ratio(per_direct(k .. "typed")), fmt_ratio(per_direct(k .. "closure")),
+  p("| %s | 1 (%s) | %s | %s | %s | %s | %s | %s | %s | %s |", s[2], fmt_ns(times[k .. "direct"]),
+    fmt_ratio(per_direct(k .. "typed")), fmt_ratio(per_direct(k .. "typedfn")),
+    fmt_ratio(per_direct(k .. "closure")),
     fmt_ratio(per_direct(k .. "libffi")), fmt_ratio(per_direct(k .. "lua")),
     fmt_ratio(per_direct(k .. "luafloor")), fmt_ratio(per_direct(k .. "luajit")),
     fmt_ratio(per_direct(k .. "ctypes")))
@@ -158,6 +159,8 @@ w, t = worst(ratio_of("closure", "libffi"))
 goal("cffi closure <= 0.6x the libffi closure", t, w and w <= 0.6)
 w, t = worst(function(sig) return per_direct("call." .. sig .. ".typed") end)
 goal("typed thunk <= 1.3x a direct call", t, w and w <= 1.3)
+w, t = worst(function(sig) return per_direct("call." .. sig .. ".typedfn") end)
+goal("typed thunk with a bound handler (CFFI_BAREFN_FN) <= 1.3x a direct call", t, w and w <= 1.3)
 local wrap, lj = create_scaled("create.wrap"), create_scaled("create.luajit")
 goal("cffi.wrap+free no slower than LuaJIT ffi.cast+free",
   wrap and lj and fmt_ratio(wrap / lj) or "n/a", wrap and lj and wrap <= lj)
