@@ -33,14 +33,24 @@ set(_bf_includes -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/src/arch/${
 
 # The second compiler links on its own (its sanitizer runtime is not the project compiler's), so
 # it is skipped when the library itself is built with sanitizers.
+# A cross build is covered when this machine runs its programs: the i386 build (clang -m32, with
+# the toolchain file's flags and the sysroot's libraries found through an rpath).
 set(_bf_clang "")
 if(CFFI_BAREFN_CLANG AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" AND NOT CFFI_SANITIZE
-   AND NOT CMAKE_CROSSCOMPILING)
+   AND (NOT CMAKE_CROSSCOMPILING OR CFFI_ARCH STREQUAL "x86"))
   find_program(CFFI_CLANG NAMES clang clang-16 clang-15 clang-14)
   if(CFFI_CLANG)
     set(_bf_clang ${CFFI_CLANG})
   endif()
 endif()
+separate_arguments(_bf_clang_base UNIX_COMMAND "${CMAKE_C_FLAGS}")
+set(_bf_clang_rpath "")
+foreach(lib ${CAPSTONE_LINK_LIBRARIES})
+  get_filename_component(libdir ${lib} DIRECTORY)
+  if(libdir)
+    list(APPEND _bf_clang_rpath -Wl,-rpath,${libdir})
+  endif()
+endforeach()
 string(TOLOWER "${CMAKE_C_COMPILER_ID}" _bf_cc)
 
 # One test built by the project's compiler with the variant's flags.
@@ -68,9 +78,9 @@ function(_bf_clang test variant cflags lflags)
   add_custom_command(
     OUTPUT ${exe}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${_bf_out}
-    COMMAND ${_bf_clang} -std=gnu11 ${CFFI_WARNINGS} ${cflags} ${_bf_includes}
+    COMMAND ${_bf_clang} -std=gnu11 ${_bf_clang_base} ${CFFI_WARNINGS} ${cflags} ${_bf_includes}
             ${_bf_dir}/${test}.c $<TARGET_FILE:cffi_static> ${CAPSTONE_LINK_LIBRARIES} -lpthread
-            ${link} -o ${exe}
+            ${_bf_clang_rpath} ${link} -o ${exe}
     DEPENDS ${_bf_dir}/${test}.c cffi_static ${PROJECT_SOURCE_DIR}/src/cffi.h
             ${CMAKE_CURRENT_LIST_DIR}/check.h
     COMMENT "Building ${test} with clang (${variant})"
