@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cffi.h"
+
 static int check_count, check_failed;
 
 #define CHECK(cond) CHECK_MSG(cond, "%s", #cond)
@@ -31,6 +33,18 @@ static int check_count, check_failed;
             exit(1);                                                                              \
         }                                                                                         \
     } while (0)
+/* Parse a signature a test depends on: a failure is reported with the parser's message and stops
+ * the test, since nothing after it could mean anything. */
+static inline cffi_sig *check_parse(const char *text, const char *conv) {
+    cffi_sig *sig = NULL;
+    char err[160] = "";
+    cffi_status s = cffi_sig_parse(text, conv, &sig, err, sizeof err);
+    CHECK_MSG(s == CFFI_OK, "parse %s (%s): %s %s", text, conv ? conv : "C", cffi_strerror(s),
+              err);
+    REQUIRE(sig != NULL);
+    return sig;
+}
+
 #define CHECK_DONE()                                                                              \
     (printf("%d checks, %d failed\n", check_count, check_failed), check_failed ? 1 : 0)
 

@@ -156,7 +156,9 @@ endif()
 # --- freed callbacks after lua_close unloads cffi.so -------------------------------------------
 if(_hard_lua AND NOT CFFI_SANITIZE)
   add_executable(hard_unload ${_hard}/test_unload.c)
-  target_include_directories(hard_unload PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${CFFI_LUA_INCLUDE_DIRS})
+  # src/ for check.h's cffi.h; the program itself does not link cffi (it loads cffi.so).
+  target_include_directories(hard_unload PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/src
+                             ${CFFI_LUA_INCLUDE_DIRS})
   target_compile_options(hard_unload PRIVATE ${CFFI_WARNINGS})
   target_link_libraries(hard_unload PRIVATE ${CFFI_LUA_LINK_LIBRARIES} ${CMAKE_DL_LIBS})
   target_link_options(hard_unload PRIVATE -rdynamic)

@@ -139,15 +139,6 @@ static void add_handler(void *ctx, void *ret, void *const *args) {
     *(int *)ret = *(const int *)args[0] + *(const int *)args[1] + *(const int *)ctx;
 }
 
-static cffi_sig *parse(const char *text, const char *conv) {
-    cffi_sig *sig = NULL;
-    char err[128] = "";
-    cffi_status s = cffi_sig_parse(text, conv, &sig, err, sizeof err);
-    CHECK_MSG(s == CFFI_OK, "parse %s %s: %s %s", text, conv, cffi_strerror(s), err);
-    REQUIRE(sig != NULL);
-    return sig;
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Host allocators. */
 typedef struct counting_allocator {
@@ -240,7 +231,7 @@ static void check_failing_allocator(void) {
         .self = &count};
     CHECK(cffi_set_jit_allocator(&failing) == CFFI_OK);
 
-    cffi_sig *sig = parse("int(int, int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int, int)", conventions[0]);
     for (int attempt = 0; attempt < 3; attempt++) {
         cffi_closure *c = (cffi_closure *)1;
         int bias = 0;
@@ -273,7 +264,7 @@ static void check_host_allocator(void) {
     CHECK(cffi_set_jit_allocator(&host) == CFFI_OK);
     host.self = NULL; /* the library took a copy: changing ours must not matter */
 
-    cffi_sig *sig = parse("int(int, int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int, int)", conventions[0]);
     int bias = 1000;
     cffi_closure *c = NULL;
     REQUIRE(cffi_closure_new(sig, add_handler, &bias, &c) == CFFI_OK);
@@ -300,7 +291,7 @@ static void check_no_wx_pages(void) {
     static cffi_closure *closures[NCONV][PER_CONV];
     static int biases[PER_CONV];
     for (size_t conv = 0; conv < NCONV; conv++) {
-        cffi_sig *sig = parse("int(int, int)", conventions[conv]);
+        cffi_sig *sig = check_parse("int(int, int)", conventions[conv]);
         for (int i = 0; i < PER_CONV; i++) {
             biases[i] = i;
             REQUIRE(cffi_closure_new(sig, add_handler, &biases[i], &closures[conv][i]) == CFFI_OK);
@@ -333,7 +324,7 @@ static void check_dense_packing(void) {
     cffi_jit_get_stats(&before);
     CHECK(before.slot_exec_bytes > 0 && before.slot_exec_bytes <= 64);
 
-    cffi_sig *sig = parse("int(int, int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int, int)", conventions[0]);
     int bias = 0;
     for (int i = 0; i < N; i++)
         REQUIRE(cffi_closure_new(sig, add_handler, &bias, &closures[i]) == CFFI_OK);

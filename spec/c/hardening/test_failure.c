@@ -48,15 +48,6 @@ static void run_child(const char *name, void (*scenario)(long), long arg) {
               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-static cffi_sig *parse(const char *text, const char *conv) {
-    cffi_sig *sig = NULL;
-    char err[160] = "";
-    cffi_status s = cffi_sig_parse(text, conv, &sig, err, sizeof err);
-    CHECK_MSG(s == CFFI_OK, "parse %s: %s %s", text, cffi_strerror(s), err);
-    REQUIRE(sig != NULL);
-    return sig;
-}
-
 static void add_handler(void *ctx, void *ret, void *const *args) {
     *(int *)ret = *(const int *)args[0] + *(const int *)args[1] + (int)(intptr_t)ctx;
 }
@@ -121,7 +112,7 @@ static void scenario_exec_fails_after(long blocks) {
     REQUIRE(cffi_set_jit_allocator(&a) == CFFI_OK);
     cffi_set_dead_hook(count_dead);
 
-    cffi_sig *sig = parse("int(int, int)", NULL);
+    cffi_sig *sig = check_parse("int(int, int)", NULL);
     enum { MAX_CLOSURES = 1 << 16 };
     static cffi_closure *made[MAX_CLOSURES];
     long n = 0;
@@ -165,7 +156,7 @@ static void scenario_exec_fails_after(long blocks) {
         CHECK(call_add(sig, code, 1, 2) == -77);
         CHECK(dead_calls == 1);
     }
-    cffi_sig *other = parse("double(double, int)", OTHER_CONV);
+    cffi_sig *other = check_parse("double(double, int)", OTHER_CONV);
     cffi_sig_free(other);
 
     /* The allocator recovers: creation works again, in the very next call. */
@@ -191,7 +182,7 @@ static void scenario_exec_never(long unused) {
     f = (flaky){.budget = 0};
     cffi_jit_allocator a = {flaky_alloc, flaky_flush, flaky_release, &f};
     REQUIRE(cffi_set_jit_allocator(&a) == CFFI_OK);
-    cffi_sig *sig = parse("void(void)", NULL);
+    cffi_sig *sig = check_parse("void(void)", NULL);
     cffi_closure *c = NULL;
     CHECK(cffi_closure_new(sig, add_handler, NULL, &c) == CFFI_ENOEXEC);
     CHECK(c == NULL);
@@ -205,7 +196,7 @@ static void scenario_exec_never(long unused) {
 /* ---------------------------------------------------------------------------------------------
  * Ordinary memory failing inside cffi_closure_new (the block's bookkeeping), at allocation k. */
 static void scenario_closure_oom(long k) {
-    cffi_sig *sig = parse("int(int, int)", NULL);
+    cffi_sig *sig = check_parse("int(int, int)", NULL);
     cffi_jit_stats before, after;
     cffi_jit_get_stats(&before);
     long outstanding = oom_outstanding();
@@ -268,10 +259,10 @@ static bool parse_under_oom(const parse_case *cs, cffi_status expected, long k, 
               cffi_strerror(expected));
     if (s == CFFI_OK) {
         REQUIRE(sig != NULL);
-        cffi_sig *again = parse(cs->text, cs->conv);
+        cffi_sig *again = check_parse(cs->text, cs->conv);
         CHECK_MSG(again == sig, "%s k=%ld: interned object differs after a partial failure",
                   cs->text, k);
-        cffi_sig *normal = parse(cffi_sig_text(sig), cffi_sig_convention(sig));
+        cffi_sig *normal = check_parse(cffi_sig_text(sig), cffi_sig_convention(sig));
         CHECK_MSG(normal == sig, "%s k=%ld: normal form is another object", cs->text, k);
         cffi_sig_free(normal);
         cffi_sig_free(again);
@@ -285,10 +276,10 @@ static bool parse_under_oom(const parse_case *cs, cffi_status expected, long k, 
               oom_outstanding() - outstanding);
     if (expected == CFFI_OK) {
         /* The table is usable and consistent: a clean parse now interns once. */
-        cffi_sig *a = parse(cs->text, cs->conv);
-        cffi_sig *b = parse(cs->text, cs->conv);
+        cffi_sig *a = check_parse(cs->text, cs->conv);
+        cffi_sig *b = check_parse(cs->text, cs->conv);
         CHECK(a == b);
-        cffi_sig *normal = parse(cffi_sig_text(a), cffi_sig_convention(a));
+        cffi_sig *normal = check_parse(cffi_sig_text(a), cffi_sig_convention(a));
         CHECK(normal == a);
         cffi_sig_free(normal);
         cffi_sig_free(b);
@@ -310,7 +301,7 @@ static void scenario_sig_oom(long sticky) {
         {"int(int)", "nonsense", CFFI_EBADCONV},
     };
     /* Warm the table (its first bucket array stays for the life of the process). */
-    cffi_sig_free(parse("void(void)", NULL));
+    cffi_sig_free(check_parse("void(void)", NULL));
     long baseline = oom_outstanding();
     long total_steps = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -319,7 +310,7 @@ static void scenario_sig_oom(long sticky) {
         for (;;) {
             /* Held around each attempt (and dropped after, which forgets every spelling), so
              * new spellings of it attach to an existing object each time. */
-            cffi_sig *held = parse("int(int, int)", "C");
+            cffi_sig *held = check_parse("int(int, int)", "C");
             bool hit = parse_under_oom(&cases[i], expected, k, sticky != 0);
             cffi_sig_free(held);
             if (!hit) break;

@@ -33,20 +33,11 @@ static int callee_failures;
 /* The frame address is rsp at entry - 8: 16-aligned iff the call stub kept the ABI's alignment. */
 #define EXPECT_ALIGNED() EXPECT((uintptr_t)__builtin_frame_address(0) % 16 == 0)
 
-static cffi_sig *parse(const char *text, const char *conv) {
-    cffi_sig *sig = NULL;
-    char err[160] = "";
-    cffi_status s = cffi_sig_parse(text, conv, &sig, err, sizeof err);
-    CHECK_MSG(s == CFFI_OK, "parse %s (%s): %s %s", text, conv, cffi_strerror(s), err);
-    if (s != CFFI_OK) exit(1);
-    return sig;
-}
-
 /* Call fn through text under conv; the callee must not have complained. The result is written
  * into a guarded buffer: bytes past the result type's size must stay untouched. */
 static void call_checked(const char *text, const char *conv, void *fn, void *ret,
                          void *const *args) {
-    cffi_sig *sig = parse(text, conv);
+    cffi_sig *sig = check_parse(text, conv);
     int before = callee_failures;
     unsigned char guarded[16];
     memset(guarded, 0xaa, sizeof guarded);
@@ -96,7 +87,7 @@ static void sum_handler(void *ctx, void *ret, void *const *args) {
 static void test_round_trip(const char *conv) {
     const char *text = "double(int8_t, double, uint16_t, float, int, double, int64_t, float, "
                        "int8_t, double, int, float, double, int, double, float, double, int)";
-    cffi_sig *sig = parse(text, conv);
+    cffi_sig *sig = check_parse(text, conv);
     cffi_closure *c;
     REQUIRE(cffi_closure_new(sig, sum_handler, sig, &c) == CFFI_OK);
     int8_t a0 = -5, a8 = 100;
@@ -119,14 +110,14 @@ static void test_round_trip(const char *conv) {
 static int no_params_native(void) { return 1; }
 
 static void test_invalid_arguments(void) {
-    cffi_sig *sig = parse("int(int)", "sysv64");
+    cffi_sig *sig = check_parse("int(int)", "sysv64");
     int r, a = 1;
     void *args[] = {&a};
     CHECK(cffi_call(NULL, (void *)no_params_native, &r, args) == CFFI_EINVAL);
     CHECK(cffi_call(sig, NULL, &r, args) == CFFI_EINVAL);
     CHECK(cffi_call(sig, (void *)no_params_native, &r, NULL) == CFFI_EINVAL);
     cffi_sig_free(sig);
-    sig = parse("int(void)", "sysv64");
+    sig = check_parse("int(void)", "sysv64");
     CHECK(cffi_call(sig, (void *)no_params_native, &r, NULL) == CFFI_OK && r == 1);
     CHECK(cffi_call(sig, (void *)no_params_native, NULL, NULL) == CFFI_OK); /* result dropped */
     cffi_sig_free(sig);

@@ -38,15 +38,6 @@ static void capture_hook(const cffi_sig *sig, void *code) {
     hook_calls++;
 }
 
-static cffi_sig *parse(const char *text, const char *conv) {
-    cffi_sig *sig = NULL;
-    char err[128] = "";
-    cffi_status s = cffi_sig_parse(text, conv, &sig, err, sizeof err);
-    CHECK_MSG(s == CFFI_OK, "parse %s %s: %s %s", text, conv, cffi_strerror(s), err);
-    REQUIRE(sig != NULL);
-    return sig;
-}
-
 static int live_calls;
 
 static void int_handler(void *ctx, void *ret, void *const *args) {
@@ -163,7 +154,7 @@ static void check_dead_calls(void) {
     for (size_t conv = 0; conv < NCONV; conv++) {
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
             const shape *sh = &shapes[i];
-            cffi_sig *sig = parse(sh->text, conventions[conv]);
+            cffi_sig *sig = check_parse(sh->text, conventions[conv]);
             const char *expected_text = cffi_sig_text(sig);
             char text_copy[256];
             snprintf(text_copy, sizeof text_copy, "%s", expected_text);
@@ -214,7 +205,7 @@ static void check_default_hook_message(void) {
         cffi_set_dead_hook(capture_hook);
         cffi_set_dead_hook(NULL); /* NULL restores the default */
         hook_calls = 0;
-        cffi_sig *sig = parse("int(int)", conventions[0]);
+        cffi_sig *sig = check_parse("int(int)", conventions[0]);
         cffi_closure *c = NULL;
         if (cffi_closure_new(sig, int_handler, NULL, &c) != CFFI_OK) _exit(3);
         void *code = cffi_closure_code(c);
@@ -232,7 +223,7 @@ static void check_default_hook_message(void) {
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    cffi_sig *sig = parse("int(int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int)", conventions[0]);
     char expected[256];
     snprintf(expected, sizeof expected, "cffi: call through a freed callback %s\n",
              cffi_sig_text(sig));
@@ -248,7 +239,7 @@ static void check_reuse_order(void) {
     cffi_jit_get_stats(&st);
     REQUIRE(st.dead_closures == 0);
 
-    cffi_sig *sig = parse("int(int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int)", conventions[0]);
     cffi_closure *target = NULL;
     REQUIRE(cffi_closure_new(sig, int_handler, NULL, &target) == CFFI_OK);
     for (int i = 0; i < Q; i++)
@@ -285,7 +276,7 @@ static void check_reuse_order(void) {
 /* Memory stays flat over any number of create/free cycles. */
 static void check_flat_memory(void) {
     enum { WARMUP = 10000, CYCLES = 200000, BATCH = 16 };
-    cffi_sig *sig = parse("int(int)", conventions[0]);
+    cffi_sig *sig = check_parse("int(int)", conventions[0]);
     cffi_closure *batch[BATCH];
     cffi_jit_stats warm, end;
     int failures = 0;
