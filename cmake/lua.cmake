@@ -75,6 +75,13 @@ function(cffi_add_busted_specs)
         WORKING_DIRECTORY ${CFFI_LUA_ROOT})
       set_tests_properties(lua.${name} PROPERTIES
         ENVIRONMENT "${env}" LABELS "lua" TIMEOUT 600)
+      # And the whole suite again under PR_SET_MDWE (spec/CMakeLists.txt: cffi_mdwe_twin).
+      if(COMMAND cffi_mdwe_twin)
+        cffi_mdwe_twin(lua.${name} ${CFFI_LUA_EXE} ${CFFI_BUSTED} --output=plainTerminal ${spec})
+        if(TEST lua.${name}.mdwe)
+          set_tests_properties(lua.${name}.mdwe PROPERTIES ENVIRONMENT "${env}")
+        endif()
+      endif()
     endforeach()
   else()
     message(WARNING "cffi: lua5.4 or busted not found; the busted specs are not registered")

@@ -66,6 +66,7 @@ function(_bf_native test variant cflags lflags)
   set_target_properties(${exe} PROPERTIES POSITION_INDEPENDENT_CODE OFF)
   add_test(NAME c.barefn.${test}.${_bf_cc}.${variant} COMMAND ${exe})
   set_tests_properties(c.barefn.${test}.${_bf_cc}.${variant} PROPERTIES LABELS "c;barefn" TIMEOUT 120)
+  cffi_mdwe_twin(c.barefn.${test}.${_bf_cc}.${variant} $<TARGET_FILE:${exe}>)
 endfunction()
 
 # The same with clang, compiled and linked by a custom command.
@@ -88,6 +89,7 @@ function(_bf_clang test variant cflags lflags)
   add_custom_target(${test}_clang_${variant} ALL DEPENDS ${exe})
   add_test(NAME c.barefn.${test}.clang.${variant} COMMAND ${exe})
   set_tests_properties(c.barefn.${test}.clang.${variant} PROPERTIES LABELS "c;barefn" TIMEOUT 120)
+  cffi_mdwe_twin(c.barefn.${test}.clang.${variant} ${exe})
 endfunction()
 
 foreach(v IN LISTS _bf_variants)

@@ -1,7 +1,7 @@
-# Every C test again under Linux's "memory deny write-execute" (prctl PR_SET_MDWE), as
-# c.mdwe.<name>: cffi must create and run closures where the kernel refuses writable-and-
-# executable pages and protection changes that add execute permission. The wrapper exits 77
-# (skipped) on kernels without MDWE.
+# The wrapper that runs a test under Linux's "memory deny write-execute" (prctl PR_SET_MDWE), a
+# check that it really enforces it, and every plain C test again under it (<test>.mdwe, through
+# cffi_mdwe_twin in spec/CMakeLists.txt; the random, typed-thunk and busted tests register their
+# own twins).
 if(NOT CMAKE_SYSTEM_NAME STREQUAL "Linux")
   return()
 endif()
@@ -19,7 +19,5 @@ set_tests_properties(c.mdwe.check_detects_absence PROPERTIES LABELS "c;mdwe" WIL
 
 foreach(src ${CFFI_C_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  add_test(NAME c.mdwe.${name} COMMAND mdwe_exec $<TARGET_FILE:${name}>)
-  set_tests_properties(c.mdwe.${name} PROPERTIES
-    LABELS "c;mdwe" TIMEOUT 300 SKIP_RETURN_CODE 77 DEPENDS c.mdwe.enforced)
+  cffi_mdwe_twin(c.${name} $<TARGET_FILE:${name}>)
 endforeach()
