@@ -27,7 +27,8 @@ run_i386() {  # build dir, cmake options...
 check_specs() {  # build dir
   local dir=$1 want have
   want=$(ls spec/*_spec.lua | wc -l)
-  have=$(cd "$dir" && ctest -N -R '^lua\.' -E '^lua\.rockspec$' | grep -c ' lua\.' || true)
+  # The plain runs only: each spec also has a twin under PR_SET_MDWE (lua.<name>.mdwe).
+  have=$(cd "$dir" && ctest -N -R '^lua\.' -E '^lua\.rockspec$|\.mdwe$' | grep -c ' lua\.' || true)
   if [ "$have" -ne "$want" ]; then
     echo "cffi: $dir registers $have busted specs, expected $want" >&2
     return 1
