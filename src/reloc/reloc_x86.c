@@ -205,6 +205,25 @@ static void x32_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *ou
     out->near_len = BLOCK32_LANDING;
 }
 
+static void x64_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *out) {
+    memset(out, 0, sizeof *out);
+    out->prologue_len = off;
+    out->block_len = BLOCK_LANDING;
+    out->record_slot = BLOCK_RECORD_SLOT;
+    out->back_slot = BLOCK_BACK_SLOT;
+    out->slot_size = 8;
+    out->landing = code + off + BLOCK_LANDING;
+    out->guard_len = BLOCK_SIZE + 1;
+    out->has_far = true;
+    /* Near form: movabs $record, %rax ; jmp rel32 landing */
+    out->near_block[0] = REX | REX_W;
+    out->near_block[1] = OP_MOV_IMM64 + R_AX;
+    out->near_record_slot = BLOCK_RECORD_SLOT;
+    out->near_block[BLOCK_JMP] = OP_JMP_REL32;
+    out->near_rel_slot = BLOCK_JMP + 1;
+    out->near_len = BLOCK_JMP + 5;
+}
+
 cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block *out,
                                   char *errbuf, size_t errlen) {
     csh h;
@@ -230,23 +249,7 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
             break;
         }
         if (X86_NATIVE_MODE == X86_MODE_64 && x64_is_block(code + off)) {
-            out->prologue_len = off;
-            out->block_len = BLOCK_LANDING;
-            out->record_slot = BLOCK_RECORD_SLOT;
-            out->back_slot = BLOCK_BACK_SLOT;
-            out->slot_size = 8;
-            out->landing = code + off + BLOCK_LANDING;
-            out->guard_len = BLOCK_SIZE + 1;
-            out->has_far = true;
-            /* Near form: movabs $record, %rax ; jmp rel32 landing */
-            uint8_t *nb = out->near_block;
-            memset(nb, 0, sizeof out->near_block);
-            nb[0] = REX | REX_W;
-            nb[1] = OP_MOV_IMM64 + R_AX;
-            out->near_record_slot = BLOCK_RECORD_SLOT;
-            nb[BLOCK_JMP] = OP_JMP_REL32;
-            out->near_rel_slot = BLOCK_JMP + 1;
-            out->near_len = BLOCK_JMP + 5;
+            x64_fill_block(code, off, out);
             st = CFFI_OK;
             break;
         }
