@@ -5,23 +5,42 @@ local cffi = require "cffi"
 local util = require "support.util"
 
 describe("threads", function()
+  -- threads = "any" is for hosts that keep the Lua state to one thread at a time; these callers
+  -- do: the main thread waits inside one native call while the other threads run.
   it("lets another pthread in under threads = 'any' (main waits in pthread_join)", function()
-    local ran_in
+    local pthread_self = util.libc("pthread_self", "unsigned long(void)")
+    local main_thread = pthread_self()
+    local ran_in, ran_on
     local body = cffi.wrap(function(arg)
-      ran_in = arg
+      ran_in, ran_on = arg, pthread_self()
       return arg + 1
     end, "void *(void *)", nil, { threads = "any" })
-    local tid = cffi.alloc(8)
-    assert.equal(0, cffi.call(cffi.sym("pthread_create"), "int(void *, void *, void *, void *)", nil,
-      tid, nil, body, 41))
+    local spawn_join = util.helper("helper_spawn_join", "int(void *, void *, void *)")
     local result = cffi.alloc(8)
-    assert.equal(0, cffi.call(cffi.sym("pthread_join"), "int(unsigned long, void *)", nil,
-      cffi.read(tid, "unsigned long"), result))
+    assert.equal(0, spawn_join(body, 41, result))
     assert.equal(41, ran_in)
+    assert.are_not.equal(main_thread, ran_on)
     assert.equal(42, cffi.read(result, "void *"))
     local call_in_thread = util.helper("helper_call_in_thread", "int(void *, int)")
     local sq = cffi.wrap(function(x) return x * x end, "int(int)", nil, { threads = "any" })
     assert.equal(144, call_in_thread(sq, 12))
+  end)
+
+  it("runs under threads = 'any' from 8 pthreads that take turns through a mutex", function()
+    local threads_seen, calls = {}, 0
+    local pthread_self = util.libc("pthread_self", "unsigned long(void)")
+    local cb = cffi.wrap(function(i)
+      calls = calls + 1
+      threads_seen[pthread_self()] = true
+      return i * 2 + 1
+    end, "int(int)", nil, { threads = "any" })
+    local call_serialized = util.helper("helper_call_serialized", "long(void *, int, int)")
+    -- each thread: sum over i < 500 of 2i+1 = 500^2
+    assert.equal(8 * 500 * 500, call_serialized(cb, 8, 500))
+    assert.equal(8 * 500, calls)
+    local distinct = 0
+    for _ in pairs(threads_seen) do distinct = distinct + 1 end
+    assert.equal(8, distinct) -- finished threads keep their ids until joined
   end)
 
   it("refuses a foreign pthread under the default owner policy", function()

@@ -70,6 +70,52 @@ int helper_call_in_thread(int_fn fn, int arg) {
     return tc.result;
 }
 
+/* libc's pthread_create and pthread_join in one native call: the main thread stays in C for the
+ * new thread's whole life, which is the serialization threads = "any" asks of its host. */
+int helper_spawn_join(void *(*start)(void *), void *arg, void **result) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, start, arg);
+    if (rc != 0) return rc;
+    return pthread_join(t, result);
+}
+
+/* A host that serializes the Lua state with a mutex: nthreads pthreads each call fn(i) ncalls
+ * times, one call at a time, while the caller waits in C. Returns the sum of the results, or -1
+ * when a thread could not start. */
+struct serialized_call {
+    int_fn fn;
+    pthread_mutex_t *lock;
+    int ncalls;
+    long sum;
+};
+static void *serialized_main(void *p) {
+    struct serialized_call *sc = p;
+    for (int i = 0; i < sc->ncalls; i++) {
+        pthread_mutex_lock(sc->lock);
+        sc->sum += sc->fn(i);
+        pthread_mutex_unlock(sc->lock);
+    }
+    return NULL;
+}
+long helper_call_serialized(int_fn fn, int nthreads, int ncalls) {
+    enum { MAX_THREADS = 16 };
+    if (nthreads < 1 || nthreads > MAX_THREADS) return -1;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    struct serialized_call calls[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    int started = 0;
+    for (; started < nthreads; started++) {
+        calls[started] = (struct serialized_call){fn, &lock, ncalls, 0};
+        if (pthread_create(&threads[started], NULL, serialized_main, &calls[started]) != 0) break;
+    }
+    long sum = 0;
+    for (int i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+        sum += calls[i].sum;
+    }
+    return started == nthreads ? sum : -1;
+}
+
 /* Set errno, call fn, report errno: whether a callback leaves errno as it found it. */
 int helper_errno_across(void (*fn)(void), int value) {
     errno = value;
