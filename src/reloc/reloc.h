@@ -22,7 +22,8 @@ typedef struct cffi_reloc_block {
     size_t record_slot;     /* offset in the block of the record-address slot */
     size_t back_slot;       /* offset in the block of the jump-back slot */
     size_t slot_size;       /* bytes per slot (a pointer) */
-    const uint8_t *landing; /* address in the template that copies jump back to */
+    const uint8_t *landing; /* address in the template after the block (its endbr landing pad):
+                             * the body starts here */
     size_t guard_len;       /* bytes from the block's start that code before it may not branch
                              * into (the block, its landing pad and the first byte after it) */
     bool has_far;           /* the block above (absolute jump back) can be used: copies may sit
@@ -34,6 +35,9 @@ typedef struct cffi_reloc_block {
     uint8_t near_block[32];
     size_t near_record_slot;
     size_t near_rel_slot;
+    /* Both forms start with the record load (near_block[0, load_len) with the record slot at
+     * near_record_slot); what follows it is the jump back, or, in cffi_reloc_tail, the body. */
+    size_t load_len;
 } cffi_reloc_block;
 
 /* Decode the template at fn from its entry until its CFFI_BAREFN_RECORD block, reading at most
@@ -73,6 +77,49 @@ typedef struct cffi_reloc_request {
 CFFI_HIDDEN cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image,
                                         size_t *image_len, size_t *tail_off, char *errbuf,
                                         size_t errlen);
+
+/* A 32-bit displacement in an image that must reach an address outside it: a copy of the image
+ * placed at rx stores (int32_t)(target - (rx + from)) at rx + at. Only near tails have them. */
+typedef struct cffi_reloc_fixup {
+    size_t at;       /* offset of the 4-byte displacement */
+    size_t from;     /* offset the displacement counts from (the end of its instruction) */
+    uint64_t target; /* absolute address it must reach */
+} cffi_reloc_fixup;
+
+/* What a template's copies run after its relocated prologue (cffi_reloc_request.tail): the record
+ * load, then as much of the template's body (the code after the landing pad) as can run in place,
+ * so that a call need not jump back into the template:
+ *
+ *   - the body is copied instruction by instruction from the landing pad (the pad itself is not
+ *     needed: the copy falls straight in) until a ret, a ret imm16 or an unconditional jmp
+ *     (direct, or indirect: a tail call), which is copied and ends the tail;
+ *   - it stops BEFORE a call (the callee's return address would lie in the copy, which has no
+ *     unwind information), before anything it cannot move, and at a size or instruction cap, and
+ *     ends there with a jump to that instruction in the ORIGINAL template;
+ *   - a branch to an address the tail did not copy goes to the original template's code at that
+ *     address. Both are always right: the copy ran the template's own instructions (relocated) on
+ *     the same registers and stack, so the original continues exactly as it would have.
+ *
+ * References that leave the tail are rel32 fixups in a near tail (copies within 32-bit reach of
+ * every target, see lo/hi), absolute forms in a far tail (copies anywhere). If the body cannot be
+ * copied at all the tail is the block's own jump back to the landing pad, as a near fixup or as
+ * the far block's pointer. */
+typedef struct cffi_reloc_tail {
+    uint8_t *code;          /* malloc'd, len bytes */
+    size_t len;
+    size_t record_slot;     /* offset of the record-address slot */
+    cffi_reloc_fixup *fix;  /* malloc'd, nfix entries (near tails only) */
+    size_t nfix;
+    size_t body_len;        /* bytes of the template's body the tail runs in place (0: none) */
+    bool straight;          /* the tail ends in the body's own ret or jmp: no jump back */
+} cffi_reloc_tail;
+
+/* Build the tail for a template whose block is blk, near or far form (near requires
+ * blk->near_len, far blk->has_far), copying at most max_body bytes of body. Fails only with
+ * CFFI_ENOMEM; anything in the body it cannot handle just ends the copy earlier. */
+CFFI_HIDDEN cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near,
+                                              size_t max_body, cffi_reloc_tail *out);
+CFFI_HIDDEN void cffi_reloc_tail_free(cffi_reloc_tail *t);
 
 /* Decode one instruction at code (at most max bytes) and write "mnemonic operands" into text.
  * *ends_flow is set for an unconditional jmp or a ret. Returns its length, 0 if it does not

@@ -34,6 +34,13 @@
  *
  * Other calls into the range are refused (a callee reading its return address would see the
  * copy's). The block finder and the emitter are shared between the modes.
+ *
+ * Template tails (cffi_reloc_tail_build) copy a template's body after its block with the same
+ * replacements, except that nothing is refused: the copy just stops there and jumps to that
+ * instruction in the original template, and branches may leave the copy for the original code.
+ * A near tail keeps RIP-relative operands and rel32 branches as they are and lists their
+ * displacements as fixups, filled in per copy; a far tail uses the absolute forms above and
+ * `jmp *0(%rip) ; .quad target` (no register needed) for jumps into the template.
  */
 #include "reloc/reloc.h"
 
@@ -203,6 +210,7 @@ static void x32_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *ou
     out->near_record_slot = BLOCK32_RECORD_SLOT;
     out->near_rel_slot = BLOCK32_REL;
     out->near_len = BLOCK32_LANDING;
+    out->load_len = BLOCK32_REL - 1;
 }
 
 static void x64_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *out) {
@@ -222,6 +230,7 @@ static void x64_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *ou
     out->near_block[BLOCK_JMP] = OP_JMP_REL32;
     out->near_rel_slot = BLOCK_JMP + 1;
     out->near_len = BLOCK_JMP + 5;
+    out->load_len = BLOCK_JMP;
 }
 
 cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block *out,
@@ -278,6 +287,7 @@ typedef enum item_kind {
     K_RIP_SCRATCH, /* any other RIP-relative operand */
     K_PUSH_PC,     /* x86-32 `call next`: push $original_next */
     K_MOV_PC,      /* x86-32 call of a get_pc_thunk: mov $original_return, %reg */
+    K_RIP_FIXUP,   /* template tails, near: copied as is, its disp32 re-aimed per copy */
 } item_kind;
 
 typedef struct item {
@@ -293,6 +303,9 @@ typedef struct item {
     uint8_t cc;            /* K_JCC: condition code */
     uint8_t reg;           /* K_RIP_LEA: destination; K_RIP_SCRATCH: scratch; K_RIP_BRANCH: /r */
     uint8_t modrm_off;     /* K_RIP_SCRATCH */
+    uint8_t disp_off;      /* K_RIP_FIXUP: where its disp32 is */
+    bool leaves;           /* template tails, K_JCC/K_JMP: the target is not in the tail (it is
+                            * the original template's code) */
 } item;
 
 /* Message "cannot relocate `insn` at +off: why" (off from the start of the relocated range). */
@@ -382,6 +395,25 @@ static cffi_status classify_riprel(csh h, const cs_insn *in, const cs_x86_op *me
     return refuse(errbuf, errlen, in, off, "no free scratch register");
 }
 
+/* x86-32: is the relative call `it` (target set) one of the idioms that put the PC in a register?
+ * If so, make it the replacement that produces the same value without a call:
+ *   call next (; pop %reg)        K_PUSH_PC: push $original_next
+ *   call __x86.get_pc_thunk.reg   K_MOV_PC: mov $original_return, %reg
+ * (a get_pc_thunk is `mov (%esp), %reg ; ret`). */
+static bool x32_pc_idiom(item *it) {
+    if (it->target == it->addr + it->len) {
+        it->kind = K_PUSH_PC;
+        return true;
+    }
+    const uint8_t *t = (const uint8_t *)(uintptr_t)it->target;
+    if (t[0] == OP_MOV_LOAD && (t[1] & 0xC7) == 0x04 && t[2] == SIB_RSP && t[3] == OP_RET) {
+        it->kind = K_MOV_PC;
+        it->reg = (uint8_t)((t[1] >> 3) & 7);
+        return true;
+    }
+    return false;
+}
+
 /* Classify one instruction; off is its position relative to the relocated range. */
 static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, uint64_t lo, uint64_t hi,
                                 item *it, char *errbuf, size_t errlen) {
@@ -398,21 +430,10 @@ static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, uint64_
             it->falls = false;
             return CFFI_OK;
         case X86_INS_CALL:
-            if (mode == X86_MODE_32 && it->target == in->address + in->size) {
-                /* call next; pop %reg: the PC into a register. Push what the call would. */
-                it->kind = K_PUSH_PC;
+            if (mode == X86_MODE_32 && (it->target == in->address + in->size ||
+                                        !(it->target >= lo && it->target < hi)) &&
+                x32_pc_idiom(it))
                 return CFFI_OK;
-            }
-            if (mode == X86_MODE_32 && !(it->target >= lo && it->target < hi)) {
-                /* __x86.get_pc_thunk.<reg>: mov (%esp), %reg ; ret */
-                const uint8_t *t = (const uint8_t *)(uintptr_t)it->target;
-                if (t[0] == OP_MOV_LOAD && (t[1] & 0xC7) == 0x04 && t[2] == SIB_RSP &&
-                    t[3] == OP_RET) {
-                    it->kind = K_MOV_PC;
-                    it->reg = (uint8_t)((t[1] >> 3) & 7);
-                    return CFFI_OK;
-                }
-            }
             /* A call that lands in the code being moved reads its own return address: the
              * x86-32 PIC idiom. Here it would see the copy's address; refuse. */
             if (it->target >= lo && it->target < hi)
@@ -453,7 +474,8 @@ static size_t item_size(const item *it) {
     size_t jmp = it->jump_after ? 5 : 0; /* E9 rel32 back to where execution continues */
     if (it->trap_after) jmp = 2;         /* 0F 0B: ud2 */
     switch (it->kind) {
-    case K_COPY: return it->len + jmp;
+    case K_COPY:
+    case K_RIP_FIXUP: return it->len + jmp;
     case K_JCC: return 6 + jmp;          /* 0F 80+cc rel32 */
     case K_JMP: return 5;                /* E9 rel32 */
     case K_CALL_ABS: return 13 + jmp;    /* x86-64: movabs (10) + call *%r11 (3); x86-32: 13 too */
@@ -493,6 +515,69 @@ static uint8_t *put_lea_rsp(uint8_t *p, int32_t disp) {
     *p++ = 0x80 | (R_SP << 3) | R_SP;     /* mod 10 (disp32) */
     *p++ = SIB_RSP;
     return put32(p, disp);
+}
+
+/* Emit an item whose replacement does not depend on where anything lands in the image (every
+ * kind but K_JCC and K_JMP), without its jump_after/trap_after. */
+static uint8_t *put_fixed(uint8_t *p, const item *it, x86_mode mode) {
+    const uint8_t *b = (const uint8_t *)(uintptr_t)it->addr;
+    switch (it->kind) {
+    case K_COPY:
+    case K_RIP_FIXUP: /* its displacement is filled in per copy */
+        p = put_bytes(p, b, it->len);
+        break;
+    case K_JCC:
+    case K_JMP:
+        break; /* the caller's */
+    case K_CALL_ABS:
+        if (mode == X86_MODE_32) {
+            /* No free register: call a push/ret pair, which enters the target with the
+             * return address in the image. */
+            *p++ = OP_CALL_REL32;                       /* call 1f (pushes the next address) */
+            p = put32(p, 2);
+            *p++ = OP_JMP_SHORT;                        /* after the return: skip 1f */
+            *p++ = 6;
+            *p++ = OP_PUSH_IMM32;                       /* 1: push $target */
+            p = put32(p, (int32_t)(uint32_t)it->target);
+            *p++ = OP_RET;                              /* ret: to the target */
+            break;
+        }
+        p = put_movabs(p, R_R11, it->target);
+        *p++ = REX | REX_B;                                         /* r11 */
+        *p++ = OP_GRP5;
+        *p++ = MODRM_MOD_DIRECT | (GRP5_CALL << 3) | (R_R11 & 7);   /* call *%r11 */
+        break;
+    case K_RIP_BRANCH:
+        p = put_movabs(p, R_R11, it->target);              /* address of the pointer */
+        *p++ = REX | REX_B;
+        *p++ = OP_GRP5;
+        *p++ = (uint8_t)((it->reg << 3) | (R_R11 & 7));    /* call/jmp *(%r11) */
+        break;
+    case K_RIP_LEA:
+        p = put_movabs(p, it->reg, it->target);
+        break;
+    case K_PUSH_PC:                                        /* push $original_next */
+        *p++ = OP_PUSH_IMM32;
+        p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
+        break;
+    case K_MOV_PC:                                         /* mov $original_return, %reg */
+        *p++ = (uint8_t)(OP_MOV_IMM32 + it->reg);
+        p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
+        break;
+    case K_RIP_SCRATCH: {
+        p = put_lea_rsp(p, -RED_ZONE);                     /* step over the red zone */
+        *p++ = OP_PUSH_REG + it->reg;                      /* save the scratch register */
+        p = put_movabs(p, it->reg, it->target);            /* scratch = absolute address */
+        p = put_bytes(p, b, it->modrm_off);                /* prefixes and opcode as is */
+        *p++ = (uint8_t)((b[it->modrm_off] & MODRM_REG_MASK) | it->reg); /* (%scratch) */
+        size_t rest = it->modrm_off + 1 + 4;               /* drop disp32; keep immediates */
+        p = put_bytes(p, b + rest, it->len - rest);
+        *p++ = OP_POP_REG + it->reg;                       /* restore the scratch register */
+        p = put_lea_rsp(p, RED_ZONE);
+        break;
+    }
+    }
+    return p;
 }
 
 /* Items: a small set searched linearly (prologues are tens of instructions). */
@@ -728,15 +813,9 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
     put_bytes(out + *tail_off, rq->tail, rq->tail_len);
     for (size_t i = 0; i < set.n; i++) {
         const item *it = &set.v[i];
-        const uint8_t *b = (const uint8_t *)(uintptr_t)it->addr;
         uint8_t *p = out + it->new_off;
         size_t t;
-        switch (it->kind) {
-        case K_COPY:
-            p = put_bytes(p, b, it->len);
-            break;
-        case K_JCC:
-        case K_JMP:
+        if (it->kind == K_JCC || it->kind == K_JMP) {
             if (!map_addr(&set, it->target, end, *tail_off, &t)) {
                 cffi_errorf(errbuf, errlen, "cannot relocate: lost branch target %+lld",
                             (long long)(it->target - lo));
@@ -750,54 +829,8 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
                 *p++ = OP_JMP_REL32;
             }
             p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
-            break;
-        case K_CALL_ABS:
-            if (mode == X86_MODE_32) {
-                /* No free register: call a push/ret pair, which enters the target with the
-                 * return address in the image. */
-                *p++ = OP_CALL_REL32;                       /* call 1f (pushes the next address) */
-                p = put32(p, 2);
-                *p++ = OP_JMP_SHORT;                        /* after the return: skip 1f */
-                *p++ = 6;
-                *p++ = OP_PUSH_IMM32;                       /* 1: push $target */
-                p = put32(p, (int32_t)(uint32_t)it->target);
-                *p++ = OP_RET;                              /* ret: to the target */
-                break;
-            }
-            p = put_movabs(p, R_R11, it->target);
-            *p++ = REX | REX_B;                                         /* r11 */
-            *p++ = OP_GRP5;
-            *p++ = MODRM_MOD_DIRECT | (GRP5_CALL << 3) | (R_R11 & 7);   /* call *%r11 */
-            break;
-        case K_RIP_BRANCH:
-            p = put_movabs(p, R_R11, it->target);              /* address of the pointer */
-            *p++ = REX | REX_B;
-            *p++ = OP_GRP5;
-            *p++ = (uint8_t)((it->reg << 3) | (R_R11 & 7));    /* call/jmp *(%r11) */
-            break;
-        case K_RIP_LEA:
-            p = put_movabs(p, it->reg, it->target);
-            break;
-        case K_PUSH_PC:                                        /* push $original_next */
-            *p++ = OP_PUSH_IMM32;
-            p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
-            break;
-        case K_MOV_PC:                                         /* mov $original_return, %reg */
-            *p++ = (uint8_t)(OP_MOV_IMM32 + it->reg);
-            p = put32(p, (int32_t)(uint32_t)(it->addr + it->len));
-            break;
-        case K_RIP_SCRATCH: {
-            p = put_lea_rsp(p, -RED_ZONE);                     /* step over the red zone */
-            *p++ = OP_PUSH_REG + it->reg;                      /* save the scratch register */
-            p = put_movabs(p, it->reg, it->target);            /* scratch = absolute address */
-            p = put_bytes(p, b, it->modrm_off);                /* prefixes and opcode as is */
-            *p++ = (uint8_t)((b[it->modrm_off] & MODRM_REG_MASK) | it->reg); /* (%scratch) */
-            size_t rest = it->modrm_off + 1 + 4;               /* drop disp32; keep immediates */
-            p = put_bytes(p, b + rest, it->len - rest);
-            *p++ = OP_POP_REG + it->reg;                       /* restore the scratch register */
-            p = put_lea_rsp(p, RED_ZONE);
-            break;
-        }
+        } else {
+            p = put_fixed(p, it, mode);
         }
         if (it->trap_after) {                                  /* ud2: never reached */
             *p++ = OP_TWO_BYTE;
@@ -825,6 +858,267 @@ done:
     if (in) cs_free(in, 1);
     cs_close(&h);
     return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Template tails (see cffi_reloc_tail in reloc.h): the record load, then the template's body run
+ * in place, so that a call through a thunk takes no jump back into the template.
+ */
+enum {
+    BODY_MAX_INSNS = 64,
+    FAR_JMP_LEN = 14, /* FF 25 00000000 <target: 8>: jmp *0(%rip), through the 8 bytes after it */
+};
+
+/* jmp to an absolute address with no register (x86-64). */
+static uint8_t *put_far_jmp(uint8_t *p, uint64_t target) {
+    *p++ = OP_GRP5;
+    *p++ = (GRP5_JMP << 3) | MODRM_RIP;
+    p = put32(p, 0);
+    return put64(p, target);
+}
+
+/* Classify a body instruction for a tail. false: the copy stops before it (the tail jumps to it
+ * in the original template). *ends: it ends the tail (ret, ret imm16, jmp). */
+static bool body_classify(csh h, x86_mode mode, bool near, const cs_insn *in, uint64_t entry,
+                          uint64_t landing, item *it, bool *ends) {
+    const cs_x86 *x = &in->detail->x86;
+    memset(it, 0, sizeof *it);
+    it->addr = in->address;
+    it->len = in->size;
+    it->kind = K_COPY;
+    *ends = false;
+    /* Traps stay in the original, where a debugger or a crash report expects them. */
+    if (in->id == X86_INS_UD2 || in->id == X86_INS_HLT || in->id == X86_INS_SYSCALL ||
+        in->id == X86_INS_SYSENTER || cs_insn_group(h, in, X86_GRP_INT) ||
+        cs_insn_group(h, in, X86_GRP_IRET))
+        return false;
+    if (cs_insn_group(h, in, X86_GRP_CALL)) {
+        /* A call would leave a return address in the copy, where unwinders find no frame
+         * information: stop before it. Only the x86-32 PC idioms, which become a push or a mov
+         * of the original address and leave no frame, are copied. */
+        if (mode != X86_MODE_32 || !cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE)) return false;
+        it->target = (uint64_t)x->operands[0].imm & (uint64_t)UINTPTR_MAX;
+        return x32_pc_idiom(it);
+    }
+    if (cs_insn_group(h, in, X86_GRP_BRANCH_RELATIVE)) {
+        it->target = (uint64_t)x->operands[0].imm & (uint64_t)UINTPTR_MAX;
+        /* Back into the prologue or the block: the record would be loaded twice, which a correct
+         * template never does. Leave such code to the original. */
+        if (it->target >= entry && it->target < landing) return false;
+        if (in->id == X86_INS_JMP) {
+            it->kind = K_JMP;
+            *ends = true;
+            return true;
+        }
+        if ((x->opcode[0] & 0xF0) == OP_JCC_SHORT)
+            it->cc = x->opcode[0] & 0x0F;
+        else if (x->opcode[0] == OP_TWO_BYTE && (x->opcode[1] & 0xF0) == OP_JCC_NEAR)
+            it->cc = x->opcode[1] & 0x0F;
+        else
+            return false; /* jrcxz, loop*, xbegin: no rel32 form to aim anywhere */
+        it->kind = K_JCC;
+        return true;
+    }
+    if (cs_insn_group(h, in, X86_GRP_RET)) {
+        if (in->id != X86_INS_RET) return false; /* retf and friends */
+        *ends = true;
+        return true;
+    }
+    if (in->id == X86_INS_JMP) /* indirect (the relative form is above): a tail call */
+        *ends = true;
+    else if (cs_insn_group(h, in, X86_GRP_JUMP) || in->id == X86_INS_LJMP)
+        return false;
+    for (uint8_t i = 0; i < x->op_count; i++) {
+        const cs_x86_op *o = &x->operands[i];
+        if (o->type != X86_OP_MEM) continue;
+        if (o->mem.base == X86_REG_EIP || o->mem.index == X86_REG_RIP ||
+            o->mem.index == X86_REG_EIP)
+            return false;
+        if (o->mem.base != X86_REG_RIP) continue;
+        if (near) {
+            /* Same bytes; only the displacement changes with the copy's address. */
+            if (x->encoding.disp_size != 4 || x->encoding.disp_offset == 0 ||
+                x->encoding.disp_offset + 4u > in->size)
+                return false;
+            it->kind = K_RIP_FIXUP;
+            it->disp_off = x->encoding.disp_offset;
+            it->target = in->address + in->size + (uint64_t)o->mem.disp;
+            return true;
+        }
+        char why[8];
+        return classify_riprel(h, in, o, it, 0, why, sizeof why) == CFFI_OK;
+    }
+    return true;
+}
+
+static size_t body_item_size(const item *it, bool near) {
+    switch (it->kind) {
+    case K_JCC: return 6; /* a far one goes through a stub after the tail's code */
+    case K_JMP: return it->leaves && !near ? FAR_JMP_LEN : 5;
+    default: return item_size(it); /* no jump_after or trap_after here */
+    }
+}
+
+static cffi_reloc_fixup *add_fixup(cffi_reloc_tail *t, size_t at, size_t from, uint64_t target) {
+    cffi_reloc_fixup *f = &t->fix[t->nfix++];
+    f->at = at;
+    f->from = from;
+    f->target = target;
+    return f;
+}
+
+/* The tail without a body: the block's own jump back to the landing pad. */
+static cffi_status tail_block_only(const cffi_reloc_block *blk, bool near, cffi_reloc_tail *out) {
+    size_t len = near ? blk->near_len : blk->block_len;
+    out->code = malloc(len);
+    out->fix = malloc(sizeof *out->fix);
+    if (!out->code || !out->fix) return CFFI_ENOMEM;
+    out->len = len;
+    if (near) {
+        memcpy(out->code, blk->near_block, len);
+        out->record_slot = blk->near_record_slot;
+        add_fixup(out, blk->near_rel_slot, blk->near_rel_slot + 4,
+                  (uint64_t)(uintptr_t)blk->landing);
+    } else {
+        /* The template's block itself, its pointer aimed at the landing pad. */
+        memcpy(out->code, blk->landing - blk->block_len, len);
+        uint64_t back = (uint64_t)(uintptr_t)blk->landing;
+        memcpy(out->code + blk->back_slot, &back, blk->slot_size);
+        out->record_slot = blk->record_slot;
+    }
+    return CFFI_OK;
+}
+
+void cffi_reloc_tail_free(cffi_reloc_tail *t) {
+    free(t->code);
+    free(t->fix);
+    memset(t, 0, sizeof *t);
+}
+
+cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t max_body,
+                                  cffi_reloc_tail *out) {
+    memset(out, 0, sizeof *out);
+    x86_mode mode = X86_NATIVE_MODE;
+    /* Far forms are x86-64's (FF 25 is an absolute-address jmp in 32-bit mode); x86-32 has near
+     * tails only, which reach everything. */
+    bool far_ok = mode == X86_MODE_64;
+    const uint64_t landing = (uint64_t)(uintptr_t)blk->landing;
+    const uint64_t entry = landing - blk->block_len - blk->prologue_len;
+    const uint64_t start = landing + sizeof ENDBR64; /* the copy falls in: no landing pad */
+    item *v = NULL;
+    size_t n = 0, bytes = 0;
+    bool straight = false;
+    uint64_t stop = start;
+    csh h;
+    cs_insn *in = NULL;
+    cffi_status st = CFFI_OK;
+    if ((near || far_ok) && x86_open(mode, true, &h) == CS_ERR_OK) {
+        in = cs_malloc(h);
+        v = malloc(BODY_MAX_INSNS * sizeof *v);
+        if (!in || !v) st = CFFI_ENOMEM;
+        while (st == CFFI_OK && n < BODY_MAX_INSNS) {
+            const uint8_t *p = (const uint8_t *)(uintptr_t)stop;
+            if (mode == X86_MODE_32 && x32_is_block(p)) break; /* another template: never */
+            if (!x86_decode(h, p, X86_MAX_INSN, in) || bytes + in->size > max_body) break;
+            bool ends;
+            if (!body_classify(h, mode, near, in, entry, landing, &v[n], &ends)) break;
+            n++;
+            bytes += in->size;
+            stop += in->size;
+            if (ends) {
+                straight = true;
+                break;
+            }
+        }
+        if (in) cs_free(in, 1);
+        cs_close(&h);
+    }
+    if (st != CFFI_OK || n == 0) {
+        free(v);
+        if (st == CFFI_OK) st = tail_block_only(blk, near, out);
+        if (st != CFFI_OK) cffi_reloc_tail_free(out);
+        return st;
+    }
+
+    /* Lay out: the record load, the body, and unless the body ended the flow itself a jump to
+     * where the copy stopped. A branch whose target is a copied instruction stays inside. In a
+     * far tail a conditional branch that leaves goes to a stub after all that (an absolute jmp),
+     * so that the tail's own path reads straight through, in a listing too. */
+    size_t pos = blk->load_len, stubs = 0;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &v[i];
+        if (it->kind == K_JCC || it->kind == K_JMP) {
+            it->leaves = true;
+            for (size_t j = 0; j < n; j++)
+                if (v[j].addr == it->target) it->leaves = false;
+            if (it->kind == K_JCC && it->leaves && !near) stubs++;
+        }
+        it->new_off = pos;
+        pos += body_item_size(it, near);
+    }
+    if (!straight) pos += near ? 5 : FAR_JMP_LEN;
+    size_t stub_off = pos;
+    pos += stubs * FAR_JMP_LEN;
+    out->code = malloc(pos);
+    out->fix = malloc((n + 1) * sizeof *out->fix);
+    if (!out->code || !out->fix) {
+        free(v);
+        cffi_reloc_tail_free(out);
+        return CFFI_ENOMEM;
+    }
+    out->len = pos;
+    out->record_slot = blk->near_record_slot;
+    out->body_len = bytes;
+    out->straight = straight;
+
+    /* Emit. */
+    uint8_t *p = put_bytes(out->code, blk->near_block, blk->load_len);
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &v[i];
+        p = out->code + it->new_off;
+        if (it->kind == K_JCC || it->kind == K_JMP) {
+            if (it->kind == K_JMP && it->leaves && !near) {
+                p = put_far_jmp(p, it->target);
+                continue;
+            }
+            if (it->kind == K_JCC) {
+                *p++ = OP_TWO_BYTE;
+                *p++ = OP_JCC_NEAR | it->cc;
+            } else {
+                *p++ = OP_JMP_REL32;
+            }
+            size_t at = (size_t)(p - out->code);
+            if (it->leaves && near) {
+                add_fixup(out, at, at + 4, it->target);
+                p = put32(p, 0);
+            } else if (it->leaves) { /* far jcc: to its stub */
+                p = put32(p, (int32_t)((int64_t)stub_off - (int64_t)(at + 4)));
+                put_far_jmp(out->code + stub_off, it->target);
+                stub_off += FAR_JMP_LEN;
+            } else {
+                size_t t = 0;
+                for (size_t j = 0; j < n; j++)
+                    if (v[j].addr == it->target) t = v[j].new_off;
+                p = put32(p, (int32_t)((int64_t)t - (int64_t)(at + 4)));
+            }
+            continue;
+        }
+        if (it->kind == K_RIP_FIXUP)
+            add_fixup(out, it->new_off + it->disp_off, it->new_off + it->len, it->target);
+        p = put_fixed(p, it, mode);
+    }
+    if (!straight) {
+        if (near) {
+            *p++ = OP_JMP_REL32;
+            size_t at = (size_t)(p - out->code);
+            add_fixup(out, at, at + 4, stop);
+            p = put32(p, 0);
+        } else {
+            p = put_far_jmp(p, stop);
+        }
+    }
+    free(v);
+    return CFFI_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
