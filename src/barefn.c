@@ -3,11 +3,14 @@
  *
  * A template (see CFFI_BAREFN in cffi.h) is a compiled function with the bare signature whose body
  * starts with the CFFI_BAREFN_RECORD block. The first thunk of a template relocates the template's
- * prologue (the code before the block) into a position-independent image, followed by a copy of
- * the block whose jump-back slot points at the landing pad after the block in the template. Every
- * thunk is that image in executable memory with its record's address in the record slot: a copy
- * and one store. Calls run the relocated prologue, put the record in the block's register and
- * continue in the compiled template, which calls record->fn(record->ctx, args...).
+ * prologue (the code before the block) into an image, followed by the tail (cffi_reloc_tail): the
+ * block's record load, then the template's body copied to run in place up to its ret or tail
+ * call, so that a call runs straight through without jumping back into the template. Where the
+ * copy stops early (before a call in the body, at anything it cannot move) and on branches to
+ * code it did not copy, it continues in the template itself, which is always right: the copy ran
+ * the same instructions on the same registers and stack. Every thunk is that image in executable
+ * memory with its record's address in the record slot and, in a near image, the displacements of
+ * its references into the program filled in: a copy and a few stores.
  *
  * Memory: thunk code is bump-allocated from blocks of executable memory shared by all templates
  * (written through the blocks' RW view, run through their RX view). A thunk's code and record stay
@@ -31,21 +34,25 @@ struct cffi_barefn {
 };
 _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk's address");
 
-/* One relocated image of a template: the prologue, the block, the cold paths. */
+/* One relocated image of a template: the prologue, the tail (the record load and as much of the
+ * body as runs in place), the prologue's cold paths. */
 typedef struct tpl_image {
     uint8_t *code;
     size_t len;
-    size_t record_at; /* offset of the record slot */
-    size_t rel_at;    /* near image: offset of the rel32 of the jump back (from its end) */
+    size_t record_at;       /* offset of the record slot */
+    cffi_reloc_fixup *fix;  /* near image: rel32s into the program, filled in per copy */
+    size_t nfix;
+    uintptr_t lo, hi;       /* the lowest and highest of their targets */
 } tpl_image;
 
 /* Per template, computed once (status != CFFI_OK caches a permanent failure). */
 typedef struct tpl_cache {
     cffi_status status;
     char msg[256];
-    tpl_image far;      /* absolute jump back (code NULL if the target has no such form) */
-    tpl_image near;     /* direct jump back, for copies within reach (code NULL: no such form) */
-    const uint8_t *landing;
+    tpl_image far;      /* absolute references only, for copies anywhere (code NULL if the
+                         * target has no such form) */
+    tpl_image near;     /* rel32s into the program, for copies within their reach (code NULL:
+                         * no such form) */
     cffi_barefn *free_head, *free_tail;
     size_t free_count;
 } tpl_cache;
@@ -54,6 +61,7 @@ enum {
     TEMPLATE_SCAN_LIMIT = 1024,   /* the block must start within this many bytes of the entry */
     OUT_OF_LINE_LIMIT = 512,      /* most bytes of cold prologue paths laid out elsewhere */
     BODY_SCAN_LIMIT = 4096,       /* bytes of template body explored to recognise it */
+    BODY_COPY_LIMIT = 256,        /* most bytes of template body a copy runs in place */
     ARENA_BLOCK_SIZE = 64 * 1024, /* a multiple of every page size we run on */
     SLOT_ALIGN = 16,              /* thunk entries on a fetch-friendly boundary */
 };
@@ -66,8 +74,8 @@ typedef struct arena {
     size_t used, size;
 } arena;
 enum { NEAR_ARENAS = 8 };
-/* Blocks for copies that jump back directly: each within reach of the templates that use it
- * (usually one, next to the program's text); and one for copies that can sit anywhere. */
+/* Blocks for near copies (rel32s into the program): each within reach of the templates that use
+ * it (usually one, next to the program's text); and one for copies that can sit anywhere. */
 static arena near_arenas[NEAR_ARENAS];
 static size_t near_next;
 static arena far_arena;
@@ -113,16 +121,26 @@ static cffi_status fail(cffi_status st, const char *msg, char *errbuf, size_t er
 /* ---------------------------------------------------------------------------------------------
  * Template caches (called with barefn_lock held).
  */
+static void image_free(tpl_image *img) {
+    free(img->code);
+    free(img->fix);
+    memset(img, 0, sizeof *img);
+}
+
 static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *blk, bool near,
                                tpl_image *img, char *why, size_t whylen) {
-    const uint8_t *block = (const uint8_t *)t->code + blk->prologue_len;
-    /* The block's bytes follow the relocated prologue; no path from the entry may reach into the
-     * block or its landing pad without going through its start. */
+    /* What follows the relocated prologue: the record load and the body run in place (or the
+     * block's jump back into the template, if none of the body can be). */
+    cffi_reloc_tail tail;
+    cffi_status st = cffi_reloc_tail_build(blk, near, BODY_COPY_LIMIT, &tail);
+    if (st != CFFI_OK) return st;
+    /* No path from the entry may reach into the block or its landing pad without going through
+     * its start. */
     cffi_reloc_request rq = {
         .src = t->code,
         .len = blk->prologue_len,
-        .tail = near ? blk->near_block : block,
-        .tail_len = near ? blk->near_len : blk->block_len,
+        .tail = tail.code,
+        .tail_len = tail.len,
         .guard_len = blk->guard_len,
         .max_outside = OUT_OF_LINE_LIMIT,
         .body = blk->landing,
@@ -130,17 +148,24 @@ static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *
         .flags = CFFI_RELOC_ENTRY,
     };
     size_t tail_off = 0;
-    cffi_status st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
-    if (st != CFFI_OK) return st;
-    if (near) {
-        img->record_at = tail_off + blk->near_record_slot;
-        img->rel_at = tail_off + blk->near_rel_slot;
-    } else {
-        uintptr_t back = (uintptr_t)blk->landing;
-        memcpy(img->code + tail_off + blk->back_slot, &back, sizeof back);
-        img->record_at = tail_off + blk->record_slot;
+    st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
+    if (st == CFFI_OK) {
+        /* The tail's offsets become the image's. */
+        img->record_at = tail_off + tail.record_slot;
+        img->fix = tail.fix;
+        img->nfix = tail.nfix;
+        tail.fix = NULL;
+        img->lo = img->hi = (uintptr_t)blk->landing;
+        for (size_t i = 0; i < img->nfix; i++) {
+            img->fix[i].at += tail_off;
+            img->fix[i].from += tail_off;
+            uintptr_t target = (uintptr_t)img->fix[i].target;
+            if (target < img->lo) img->lo = target;
+            if (target > img->hi) img->hi = target;
+        }
     }
-    return CFFI_OK;
+    cffi_reloc_tail_free(&tail);
+    return st;
 }
 
 static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
@@ -157,17 +182,15 @@ static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
     if (st == CFFI_OK && blk.has_far) st = image_build(t, &blk, false, &c->far, why, sizeof why);
     if (st == CFFI_OK && blk.near_len)
         st = image_build(t, &blk, true, &c->near, why, sizeof why);
-    if (st == CFFI_OK) c->landing = blk.landing;
     if (st == CFFI_ENOMEM) { /* transient: the next attempt starts over */
-        free(c->far.code);
-        free(c->near.code);
+        image_free(&c->far);
+        image_free(&c->near);
         free(c);
         return st;
     }
     if (st != CFFI_OK) {
-        free(c->far.code);
-        free(c->near.code);
-        c->far.code = c->near.code = NULL;
+        image_free(&c->far);
+        image_free(&c->near);
     }
     c->status = st;
     if (st != CFFI_OK)
@@ -205,30 +228,39 @@ static size_t block_bytes(size_t size) {
     return (size + ARENA_BLOCK_SIZE - 1) / ARENA_BLOCK_SIZE * ARENA_BLOCK_SIZE;
 }
 
-/* Space for a copy that jumps back to `landing` directly, or CFFI_ENOEXEC when the block the
- * allocator gave is out of reach (it then becomes the far arena's). */
-static cffi_status arena_alloc_near(size_t size, const uint8_t *landing, uint8_t **rx,
+/* Whether the block reaches both lo and hi (and so everything between). */
+static bool block_reaches_all(const uint8_t *rx, size_t size, uintptr_t lo, uintptr_t hi) {
+    return block_reaches(rx, size, (const uint8_t *)lo) &&
+           block_reaches(rx, size, (const uint8_t *)hi);
+}
+
+/* Space for a copy whose rel32s reach [lo, hi] (the template, and what its body refers to), or
+ * CFFI_ENOEXEC when the block the allocator gave is out of reach (it then becomes the far
+ * arena's). */
+static cffi_status arena_alloc_near(size_t size, uintptr_t lo, uintptr_t hi, uint8_t **rx,
                                     uint8_t **rw) {
     size = slot_round(size);
     for (size_t i = 0; i < NEAR_ARENAS; i++) {
         arena *a = &near_arenas[i];
-        if (a->rx && block_reaches(a->rx, a->size, landing) &&
+        if (a->rx && block_reaches_all(a->rx, a->size, lo, hi) &&
             arena_take(a, size, rx, rw) == CFFI_OK)
             return CFFI_OK;
     }
     size_t bytes = block_bytes(size);
     void *nrx, *nrw;
-    cffi_status st = cffi_jit_block_alloc_near(bytes, landing, &nrx, &nrw);
+    cffi_status st =
+        cffi_jit_block_alloc_near(bytes, (const void *)(lo + (hi - lo) / 2), &nrx, &nrw);
     if (st != CFFI_OK) return st;
     arena fresh = {nrx, nrw, 0, bytes};
-    if (!block_reaches(nrx, bytes, landing)) {
+    if (!block_reaches_all(nrx, bytes, lo, hi)) {
         far_arena = fresh; /* the rest of the old far block stays unused */
         return CFFI_ENOEXEC;
     }
     /* Replace a full block of the same neighbourhood, else take a free or the oldest entry. */
     arena *slot = NULL;
     for (size_t i = 0; i < NEAR_ARENAS && !slot; i++)
-        if (!near_arenas[i].rx || block_reaches(near_arenas[i].rx, near_arenas[i].size, landing))
+        if (!near_arenas[i].rx ||
+            block_reaches_all(near_arenas[i].rx, near_arenas[i].size, lo, hi))
             slot = &near_arenas[i];
     if (!slot) slot = &near_arenas[near_next++ % NEAR_ARENAS];
     *slot = fresh;
@@ -246,14 +278,15 @@ static cffi_status arena_alloc_far(size_t size, uint8_t **rx, uint8_t **rw) {
     return arena_take(&far_arena, size, rx, rw);
 }
 
-/* A copy of the template's image for a new thunk whose record is rec: near the template when
- * possible (direct jump back), else anywhere. */
+/* A copy of the template's image for a new thunk whose record is rec: the near image where its
+ * rel32s reach (anywhere, if it has none), else the far image anywhere. */
 static cffi_status place_copy(const tpl_cache *c, uintptr_t rec, uint8_t **code) {
     uint8_t *rx = NULL, *rw = NULL;
     const tpl_image *img = NULL;
     cffi_status st = CFFI_ENOEXEC;
     if (c->near.code) {
-        st = arena_alloc_near(c->near.len, c->landing, &rx, &rw);
+        st = c->near.nfix ? arena_alloc_near(c->near.len, c->near.lo, c->near.hi, &rx, &rw)
+                          : arena_alloc_far(c->near.len, &rx, &rw);
         if (st == CFFI_OK) img = &c->near;
     }
     if (st != CFFI_OK && c->far.code) {
@@ -263,10 +296,10 @@ static cffi_status place_copy(const tpl_cache *c, uintptr_t rec, uint8_t **code)
     if (st != CFFI_OK) return st;
     memcpy(rw, img->code, img->len);
     memcpy(rw + img->record_at, &rec, sizeof rec);
-    if (img == &c->near) {
-        int32_t rel = (int32_t)(uint32_t)((uintptr_t)c->landing -
-                                          (uintptr_t)(rx + img->rel_at + sizeof(int32_t)));
-        memcpy(rw + img->rel_at, &rel, sizeof rel);
+    for (size_t i = 0; i < img->nfix; i++) {
+        const cffi_reloc_fixup *f = &img->fix[i];
+        int32_t rel = (int32_t)(uint32_t)((uintptr_t)f->target - (uintptr_t)(rx + f->from));
+        memcpy(rw + f->at, &rel, sizeof rel);
     }
     cffi_jit_block_flush(rx, img->len);
     *code = rx;
