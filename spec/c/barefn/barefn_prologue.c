@@ -13,13 +13,21 @@
  * Refused with CFFI_ERELOC and the instruction named: jrcxz (no long form), call/pop (a call into
  * the range), a conditional branch into the block's landing area, and, through the relocator
  * directly, undecodable bytes, a branch into the middle of an instruction or into the guard.
- * Cold paths the compilers lay out after the function (gcc -O2, ASan) are followed and moved. Also: the endbr64 that
- * CFFI_RELOC_ENTRY adds, and that a refused template stays refused.
+ * Cold paths the compilers lay out after the function (gcc -O2, ASan) are followed and moved.
+ * Also: the endbr64 that CFFI_RELOC_ENTRY adds, and that a refused template stays refused.
+ *
+ * Bodies run in place (hand-written in assembly): RIP-relative operands (one with an immediate
+ * after the displacement), a branch inside the copy, a branch to a cold path left in the
+ * template, a tail call that ends the copy, and a call the copy stops before; checked by their
+ * results, through freed thunks too, by the thunk's listing and by the near and far tails.
  */
 #include "cffi.h"
 #include "reloc/reloc.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -126,6 +134,67 @@ static CFFI__BAREFN_NOIPA int tpl_big(int a, int b) {
     return ((h2_fn)r->fn)(r->ctx, big[0], big[sizeof big - 1]);
 }
 
+/* ---- bodies that copies run in place (the code after the block). Whole functions in assembly,
+ * so that their shape is exact whatever the compiler and flags. The block as top-level assembly: */
+#define BLOCK_ASM                                                                                 \
+    "movabsq $" CFFI__STR(CFFI_BAREFN_X64_RECORD_MAGIC) ", %rax\n\t"                              \
+    "jmpq *1f(%rip)\n\t"                                                                          \
+    "1: .quad " CFFI__STR(CFFI_BAREFN_X64_BACK_MAGIC) "\n\t"                                      \
+    "endbr64\n\t"
+
+/* 5. Straight through: RIP-relative operands (one with an immediate after its displacement), a
+ *    branch inside the copied body, a branch to a cold path after the tail call (left in the
+ *    template), the tail call through the record. fn(ctx, |a| + g_body_k, b), or b + 1000 on the
+ *    cold path. */
+int g_body_k = 5;
+int g_body_cold;
+int tpl_straight(int a, int b);
+extern const char tpl_straight_cold[];
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl tpl_straight, tpl_straight_cold\n"
+        ".hidden tpl_straight, tpl_straight_cold\n"
+        "tpl_straight:\n\t" BLOCK_ASM
+        "testl %edi, %edi\n\t"
+        "jns 2f\n\t"                        /* inside the copy */
+        "negl %edi\n"
+        "2:\n\t"
+        "addl g_body_k(%rip), %edi\n\t"     /* RIP-relative load */
+        "cmpl $0, g_body_cold(%rip)\n\t"    /* RIP-relative, imm8 after the displacement */
+        "jne tpl_straight_cold\n\t"         /* out of the copy: the template's cold path */
+        "movl %esi, %edx\n\t"
+        "movl %edi, %esi\n\t"
+        "movq 8(%rax), %rdi\n\t"
+        "jmpq *(%rax)\n"                    /* the tail call ends the copy */
+        "tpl_straight_cold:\n\t"
+        "leal 1000(%rsi), %edx\n\t"
+        "movl %edi, %esi\n\t"
+        "movq 8(%rax), %rdi\n\t"
+        "jmpq *(%rax)\n\t"
+        ".p2align 4\n\t"
+        "int3\n");
+
+/* 6. A call in the body: the copy stops before it and jumps to it in the template. fn(...) + 1. */
+int tpl_stop(int a, int b);
+extern const char tpl_stop_call[];
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl tpl_stop, tpl_stop_call\n"
+        ".hidden tpl_stop, tpl_stop_call\n"
+        "tpl_stop:\n\t"
+        "pushq %rbx\n\t" BLOCK_ASM
+        "movq %rax, %rbx\n\t"
+        "movl %esi, %edx\n\t"
+        "movl %edi, %esi\n\t"
+        "movq 8(%rbx), %rdi\n"
+        "tpl_stop_call:\n\t"
+        "callq *(%rbx)\n\t"
+        "addl $1, %eax\n\t"
+        "popq %rbx\n\t"
+        "ret\n\t"
+        ".p2align 4\n\t"
+        "int3\n");
+
 /* ---- must be refused */
 static CFFI__BAREFN_NOIPA int tpl_jrcxz(int a, int b) {
     __asm__ volatile("jrcxz 1f\n\t1:\n\t");
@@ -152,7 +221,8 @@ static CFFI__BAREFN_NOIPA int tpl_escape(int a, int b) {
 
 static cffi_barefn_template d_calls = DESC(tpl_calls), d_forms = DESC(tpl_forms),
                             d_big = DESC(tpl_big), d_jrcxz = DESC(tpl_jrcxz),
-                            d_callpop = DESC(tpl_callpop), d_escape = DESC(tpl_escape);
+                            d_callpop = DESC(tpl_callpop), d_escape = DESC(tpl_escape),
+                            d_straight = DESC(tpl_straight), d_stop = DESC(tpl_stop);
 static cffi_barefn_template d_var = {(const void *)tpl_var, (void *)trapv, "tpl_var",
                                      CFFI_BAREFN_KIND_PLAIN, 0};
 
@@ -202,6 +272,100 @@ static void test_relocated(void) {
         CHECK(((bare2)cffi_barefn_code(t))(8, 9) == 100089);
         cffi_barefn_free(t);
     }
+}
+
+/* The thunk's listing, and whether any line mentions the address `a` (as Capstone prints it). */
+static void listing(cffi_barefn *t, char *text, size_t len) {
+    cffi_disasm(cffi_barefn_code(t), 512, text, len);
+}
+static bool mentions(const char *text, const void *a) {
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%llx\n", (unsigned long long)(uintptr_t)a);
+    return strstr(text, hex) != NULL;
+}
+static const char *last_line(const char *text) {
+    size_t n = strlen(text);
+    const char *l = text + (n ? n - 1 : 0);
+    while (l > text && l[-1] != '\n') l--;
+    return l;
+}
+
+static void test_bodies(void) {
+    int base = 100000;
+    cffi_barefn *t;
+    char err[256], text[4096];
+    cffi_reloc_block blk;
+    REQUIRE(cffi_reloc_find_block((const void *)tpl_straight, 256, &blk, err, sizeof err) ==
+            CFFI_OK);
+
+    /* Straight through: every path of the copy is right, and it never goes back to the landing
+     * pad; the cold path is the template's own. */
+    CHECK_MSG(cffi_barefn_new_ex(&d_straight, (void *)h2, &base, &t, err, sizeof err) == CFFI_OK,
+              "%s", err);
+    if (t) {
+        bare2 f = (bare2)cffi_barefn_code(t);
+        CHECK(f(2, 3) == 100073 && f(-2, 3) == 100073);
+        g_body_k = 6;
+        CHECK(f(2, 3) == 100083);
+        g_body_cold = 1;
+        CHECK(f(2, 3) == 101083);
+        g_body_cold = 0;
+        g_body_k = 5;
+        listing(t, text, sizeof text);
+        CHECK_MSG(!mentions(text, blk.landing), "jumps back to the landing pad:\n%s", text);
+        CHECK_MSG(strstr(last_line(text), "jmp qword ptr [rax]") != NULL, "%s", text);
+        CHECK_MSG(strstr(text, "jne ") && mentions(text, tpl_straight_cold), "%s", text);
+        cffi_barefn_free(t);
+        CHECK(f(2, 3) == 0); /* the trap, through the copied tail call */
+    }
+
+    /* The tails on their own: near (displacements per copy), far (absolute forms). */
+    cffi_reloc_tail tail;
+    REQUIRE(cffi_reloc_tail_build(&blk, true, 256, &tail) == CFFI_OK);
+    CHECK(tail.straight && tail.body_len > 0 && tail.nfix == 3); /* two RIP operands, the jne */
+    for (size_t i = 0; i < tail.nfix; i++) {
+        uint64_t tg = tail.fix[i].target;
+        CHECK(tg == (uintptr_t)&g_body_k || tg == (uintptr_t)&g_body_cold ||
+              tg == (uintptr_t)tpl_straight_cold);
+        CHECK(tail.fix[i].at + 4 <= tail.fix[i].from && tail.fix[i].from <= tail.len);
+    }
+    cffi_reloc_tail_free(&tail);
+    REQUIRE(cffi_reloc_tail_build(&blk, false, 256, &tail) == CFFI_OK);
+    CHECK(tail.straight && tail.nfix == 0);
+    if (tail.len >= 14) { /* the jne's stub comes last: jmp *0(%rip) ; .quad tpl_straight_cold */
+        uint64_t tg;
+        memcpy(&tg, tail.code + tail.len - 8, 8);
+        CHECK(tail.code[tail.len - 14] == 0xFF && tail.code[tail.len - 13] == 0x25);
+        CHECK(tg == (uintptr_t)tpl_straight_cold);
+    }
+    cffi_reloc_tail_free(&tail);
+    /* Copying nothing: the block's own jump back. */
+    REQUIRE(cffi_reloc_tail_build(&blk, true, 0, &tail) == CFFI_OK);
+    CHECK(tail.body_len == 0 && !tail.straight && tail.nfix == 1 &&
+          tail.fix[0].target == (uintptr_t)blk.landing);
+    cffi_reloc_tail_free(&tail);
+
+    /* A call in the body: the copy runs up to it, then the template does the rest. */
+    CHECK_MSG(cffi_barefn_new_ex(&d_stop, (void *)h2, &base, &t, err, sizeof err) == CFFI_OK,
+              "%s", err);
+    if (t) {
+        bare2 f = (bare2)cffi_barefn_code(t);
+        CHECK(f(4, 5) == 100046);
+        listing(t, text, sizeof text);
+        CHECK_MSG(strstr(last_line(text), "jmp ") && mentions(text, tpl_stop_call),
+                  "stops at the call:\n%s", text);
+        cffi_barefn_free(t);
+        CHECK(f(4, 5) == 1); /* the trap's 0, plus one after the call */
+    }
+    REQUIRE(cffi_reloc_find_block((const void *)tpl_stop, 256, &blk, err, sizeof err) == CFFI_OK);
+    REQUIRE(cffi_reloc_tail_build(&blk, false, 256, &tail) == CFFI_OK);
+    CHECK(!tail.straight && tail.body_len == 3 + 2 + 2 + 4 && tail.nfix == 0);
+    if (tail.len >= 14) { /* ends with jmp *0(%rip) ; .quad tpl_stop_call */
+        uint64_t tg;
+        memcpy(&tg, tail.code + tail.len - 8, 8);
+        CHECK(tail.code[tail.len - 14] == 0xFF && tg == (uintptr_t)tpl_stop_call);
+    }
+    cffi_reloc_tail_free(&tail);
 }
 
 static void expect_refused(cffi_barefn_template *d, const char *insn) {
@@ -297,6 +461,7 @@ static void test_reloc_unit(void) {
 
 int main(void) {
     test_relocated();
+    test_bodies();
     test_refused();
     test_reloc_unit();
     return CHECK_DONE();

@@ -6,13 +6,14 @@
  * argument and the caller checks every result. Also: the BareFnMut and BareFnOnce rules, calls
  * through freed thunks (for each flavour), handlers bound at compile time (CFFI_BAREFN_FN,
  * CFFI_BAREFN0_FN), the report hook and its default, NAME_static,
- * invalid arguments, and cffi_disasm of a thunk.
+ * invalid arguments, cffi_disasm of a thunk, and that copies run the template's body in place.
  *
  * Built many times (spec/c/barefn.cmake): gcc and clang, each at -O0/-O2/-O3/-Os, with and without
  * -fPIC, -fstack-protector-all, -fcf-protection=full and -fsanitize=address, since every build
  * gives the templates a different prologue to relocate.
  */
 #include "cffi.h"
+#include "reloc/reloc.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -384,9 +385,9 @@ static void test_disasm(void) {
     CHECK(len > 0 && text[len - 1] == '\n');
     const char *last = text + len - 1;
     while (last > text && last[-1] != '\n') last--;
-    CHECK(strstr(last, ": jmp ") != NULL); /* stops at the jump back */
+    CHECK(strstr(last, ": jmp ") != NULL); /* the tail call, or the jump into the template */
 #if defined(__x86_64__)
-    /* The default allocator places copies near their template: a direct jump back. */
+    /* The default allocator places copies near their template: a direct jump, if any. */
     CHECK_MSG(strstr(last, "[rip]") == NULL, "jump back: %s", last);
 #endif
 
@@ -400,8 +401,54 @@ static void test_disasm(void) {
     cffi_barefn_free(t);
 }
 
+/* Copies run the template's body in place: whatever the compiler made of a template, a thunk of
+ * it runs at least the start of its body in the copy and never jumps back to the landing pad
+ * after the block (today's fallback, for a body that cannot be moved at all). Where the body ends
+ * in a tail call of the handler (optimized builds without -fstack-protector-all, whose canary
+ * check follows the call), the copy runs straight through: no jump into the template at all. */
+static void check_in_place(cffi_barefn_template *d, cffi_barefn *t, bool tail_call) {
+    char err[256], text[4096], hex[32];
+    cffi_reloc_block blk;
+    REQUIRE(cffi_reloc_find_block(d->code, 1024, &blk, err, sizeof err) == CFFI_OK);
+    cffi_reloc_tail tail;
+    REQUIRE(cffi_reloc_tail_build(&blk, true, 256, &tail) == CFFI_OK);
+    CHECK_MSG(tail.body_len > 0, "%s: no body copied", d->name);
+    CHECK_MSG(!tail_call || tail.straight, "%s: does not run straight through", d->name);
+    cffi_reloc_tail_free(&tail);
+    cffi_disasm(cffi_barefn_code(t), 1024, text, sizeof text);
+    snprintf(hex, sizeof hex, "0x%llx\n", (unsigned long long)(uintptr_t)blk.landing);
+    CHECK_MSG(strstr(text, hex) == NULL, "%s jumps back to its landing pad:\n%s", d->name, text);
+}
+
+#if defined(__OPTIMIZE__) && !defined(__SSP_ALL__) && !defined(__SSP_STRONG__)
+#define TAIL_CALLS true
+#else
+#define TAIL_CALLS false
+#endif
+
+static void test_in_place(void) {
+    int k = 1;
+    cffi_barefn *t;
+    REQUIRE(t_add_new(h_add, &ctx_tag, &t) == CFFI_OK);
+    check_in_place(&t_add__tdesc, t, TAIL_CALLS);
+    cffi_barefn_free(t);
+    REQUIRE(t_alt_w_new(h_alt, &ctx_tag, &t) == CFFI_OK);
+    check_in_place(&t_alt_w__tdesc, t, false);
+    cffi_barefn_free(t);
+    REQUIRE(t_once_new(h_once, &ctx_tag, &t) == CFFI_OK);
+    check_in_place(&t_once__tdesc, t, false); /* win64 calling sysv64: no tail call */
+    cffi_barefn_free(t);
+    REQUIRE(t_mut_new(h_mut, &k, &t) == CFFI_OK); /* calls fn, then stores: stops at the call */
+    check_in_place(&t_mut__tdesc, t, false);
+    cffi_barefn_free(t);
+    REQUIRE(t_bound_new(&k, &t) == CFFI_OK); /* the mismatch path stays in the template */
+    check_in_place(&t_bound__tdesc, t, false);
+    cffi_barefn_free(t);
+}
+
 int main(void) {
     test_shapes();
+    test_in_place();
     test_flavours();
     test_bound();
     test_disasm();

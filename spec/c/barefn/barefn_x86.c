@@ -3,12 +3,16 @@
  * thiscall) with integer, 64-bit, float and double parameters and results, the flavours, bound
  * handlers, freed thunks, and the PC-materialising idioms of 32-bit PIC code in a prologue
  * (call next; pop, __x86.get_pc_thunk) plus a call out of the prologue, relocated; a call into
- * the prologue refused with the instruction named. Built as the same gcc/clang x -O0/-O2/-O3/-Os
- * x PIC/SSP/CET/ASan matrix as the x86-64 tests (spec/c/barefn.cmake).
+ * the prologue refused with the instruction named; a body run in place (the PC idiom in it, a
+ * cold path left in the template, a call the copy stops before). Built as the same gcc/clang x
+ * -O0/-O2/-O3/-Os x PIC/SSP/CET/ASan matrix as the x86-64 tests (spec/c/barefn.cmake).
  */
 #include "cffi.h"
+#include "reloc/reloc.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -118,8 +122,95 @@ static CFFI__BAREFN_NOIPA int tpl_callin(int a, int b) {
     CFFI_BAREFN_RECORD(r);
     return ((h2_fn)r->fn)(r->ctx, a, b);
 }
+/* ---- a body that copies run in place (the code after the block), in assembly so that its shape
+ * is exact: the PC idiom (a get_pc_thunk call, which the copy turns into a mov of the original
+ * return address), PC-relative data through it, a branch to a cold path (left in the template),
+ * then a call: the copy stops before it and jumps to it in the template.
+ * cdecl int(int a, int b): fn(ctx, a + table[2], b), or b + 1000 on the cold path. */
+int g_cold32;
+int tpl_body32(int a, int b);
+extern const char tpl_body32_cold[], tpl_body32_call[];
+__asm__(".pushsection .text\n\t.p2align 4\n"
+        ".globl tpl_body32, tpl_body32_cold, tpl_body32_call\n"
+        ".hidden tpl_body32, tpl_body32_cold, tpl_body32_call\n"
+        "tpl_body32:\n\t"
+        "movl $" CFFI__STR(CFFI_BAREFN_X86_RECORD_MAGIC) ", %eax\n\t"
+        ".byte 0xE9\n\t"
+        ".long " CFFI__STR(CFFI_BAREFN_X86_BACK_MAGIC) "\n\t"
+        "endbr32\n\t"
+        "call cffi_test_pc_thunk_dx\n"
+        "3:\n\t"
+        "movl x86_table+8-3b(%edx), %ecx\n\t" /* table[2] */
+        "addl 4(%esp), %ecx\n\t"
+        "cmpl $0, g_cold32-3b(%edx)\n\t"
+        "jne tpl_body32_cold\n\t"
+        "movl 8(%esp), %edx\n"
+        "4:\n\t"
+        "pushl %edx\n\t"
+        "pushl %ecx\n\t"
+        "pushl 4(%eax)\n"
+        "tpl_body32_call:\n\t"
+        "call *(%eax)\n\t"
+        "addl $12, %esp\n\t"
+        "ret\n"
+        "tpl_body32_cold:\n\t"
+        "movl 8(%esp), %edx\n\t"
+        "addl $1000, %edx\n\t"
+        "jmp 4b\n"
+        ".popsection\n");
+
 static cffi_barefn_template d_callpop = DESC(tpl_callpop), d_pcthunk = DESC(tpl_pcthunk),
-                            d_callin = DESC(tpl_callin);
+                            d_callin = DESC(tpl_callin), d_body32 = DESC(tpl_body32);
+
+static bool mentions(const char *text, const void *a) {
+    char hex[32];
+    snprintf(hex, sizeof hex, "0x%x\n", (unsigned)(uintptr_t)a);
+    return strstr(text, hex) != NULL;
+}
+
+/* Copies run the body in place and never jump back to the landing pad after the block. */
+static void check_in_place(const cffi_barefn_template *d, cffi_barefn *t) {
+    char err[256], text[4096];
+    cffi_reloc_block blk;
+    REQUIRE(cffi_reloc_find_block(d->code, 1024, &blk, err, sizeof err) == CFFI_OK);
+    cffi_reloc_tail tail;
+    REQUIRE(cffi_reloc_tail_build(&blk, true, 256, &tail) == CFFI_OK);
+    CHECK_MSG(tail.body_len > 0, "%s: no body copied", d->name);
+    cffi_reloc_tail_free(&tail);
+    cffi_disasm(cffi_barefn_code(t), 1024, text, sizeof text);
+    CHECK_MSG(!mentions(text, blk.landing), "%s jumps back to its landing pad:\n%s", d->name,
+              text);
+}
+
+static void test_body(void) {
+    cffi_barefn *t;
+    REQUIRE(cffi_barefn_new(&d_body32, (void *)h_ii, &ctx_tag, &t) == CFFI_OK);
+    typedef int (*cdecl2)(int, int);
+    cdecl2 f = (cdecl2)cffi_barefn_code(t);
+    CHECK(f(1, 2) == 82);
+    g_cold32 = 1;
+    CHECK(f(1, 2) == 1082);
+    g_cold32 = 0;
+    char text[4096];
+    cffi_disasm(cffi_barefn_code(t), 1024, text, sizeof text);
+    CHECK_MSG(strstr(text, "mov edx, 0x") && !strstr(text, "call"), "%s", text);
+    CHECK_MSG(mentions(text, tpl_body32_cold) && mentions(text, tpl_body32_call), "%s", text);
+    check_in_place(&d_body32, t);
+    cffi_barefn_free(t);
+    CHECK(f(1, 2) == 0);
+
+    /* Compiled templates. */
+    int base = 1;
+    REQUIRE(x_std_new(h_ii, &ctx_tag, &t) == CFFI_OK);
+    check_in_place(&x_std__tdesc, t);
+    cffi_barefn_free(t);
+    REQUIRE(x_bound_new(&base, &t) == CFFI_OK);
+    check_in_place(&x_bound__tdesc, t);
+    cffi_barefn_free(t);
+    REQUIRE(x_mut_new(h_self, NULL, &t) == CFFI_OK);
+    check_in_place(&x_mut__tdesc, t);
+    cffi_barefn_free(t);
+}
 typedef int (*bare2)(int, int);
 
 int main(void) {
@@ -191,6 +282,7 @@ int main(void) {
         CHECK(x_fast_code(q)(i, 1) == i * 10 + 1);
         cffi_barefn_free(q);
     }
+    test_body();
     cffi_set_barefn_hook(NULL);
     for (int i = 0; i < 14; i++) cffi_barefn_free(t[i]); /* freeing twice is harmless */
     cffi_barefn_free(p2);
