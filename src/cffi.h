@@ -242,14 +242,17 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  *
  * How it works: NAME's template is a compiled function with the bare signature whose body starts
  * with CFFI_BAREFN_RECORD, a small inline-assembly block with marked data slots that puts the
- * thunk's record in a register and jumps back into the template. At the first NAME_new the
- * template's prologue (everything before the block) is relocated once into a position-independent
- * image (cffi_last_reloc_error() names an instruction that cannot be moved: CFFI_ERELOC); each
- * thunk is a copy of that image in executable memory with its record's address stored in a slot.
- * A call costs the copied prologue, a jump back into the template, and the loads of fn and ctx.
+ * thunk's record in a register. At the first NAME_new the template's prologue (everything before
+ * the block) is relocated once into an image (cffi_last_reloc_error() names an instruction that
+ * cannot be moved: CFFI_ERELOC), followed by the record load and a copy of the template's body
+ * (the code after the block) up to its ret or tail call; each thunk is a copy of that image in
+ * executable memory with its record's address stored in a slot. A call runs straight through the
+ * copy: the prologue, the record load, the loads of fn and ctx and the jump to fn (or, for
+ * CFFI_BAREFN_FN, the inlined handler). Paths the copy does not hold (a cold branch, the code
+ * from a call in the body on: BareFnMut calls fn, then stores) continue in the template itself.
  * The copies are placed near the program's code when the default executable-memory allocator
- * can get memory there (a direct jump back); otherwise (a host allocator, a full neighbourhood)
- * they jump back through a pointer, which works anywhere but costs more on some processors.
+ * can get memory there (direct references into the template); otherwise (a host allocator, a full
+ * neighbourhood) they reach it through pointers, which works anywhere but costs more.
  */
 typedef struct cffi_barefn cffi_barefn;
 
@@ -363,8 +366,9 @@ CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_
 #endif
 
 /* CFFI_BAREFN_RECORD(var): the template block. Puts the thunk's cffi_barefn_rec * in var. Its
- * bytes are a fixed pattern the library looks for; a copy of the block follows each relocated
- * prologue with its two slots filled in. Only reached in copies: the template itself is never
+ * bytes are a fixed pattern the library looks for; each relocated prologue is followed by the
+ * block's record load with its slot filled in, then the body run in place (or, if none of it can
+ * be, the jump back to the landing pad). Only reached in copies: the template itself is never
  * called (its slots hold non-canonical addresses, so running it faults at once). */
 #if defined(__x86_64__)
 #define CFFI_BAREFN_X64_RECORD_MAGIC 0xCFF1BAEF0000CAFE /* record slot before patching */
