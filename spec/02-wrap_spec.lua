@@ -77,6 +77,35 @@ describe("cffi.wrap", function()
     assert.is_nil(weak[1])
   end)
 
+  it("finds the right signature for strings built at run time, long or short", function()
+    -- The signature cache keys on string identity; strings that die and are rebuilt (perhaps at
+    -- the same address, with other contents) must never be taken for one another.
+    for i = 1, 3000 do
+      local n = i % 9
+      local params = {}
+      for j = 1, n do params[j] = (j % 2 == 0) and "double" or "int" end
+      local tail = (i % 3 == 0) and string.rep(" ", 40) or "" -- long strings too
+      local text = "long(" .. table.concat(params, ", ") .. ")" .. tail
+      local cb = cffi.wrap(function(...) return select("#", ...) end, text)
+      assert.equal("long(" .. (n == 0 and "void" or table.concat(params, ", ")) .. ")",
+                   cb:signature())
+      local args = {}
+      for j = 1, n do args[j] = j end
+      assert.equal(n, cb(table.unpack(args, 1, n)))
+      cb:free()
+      if i % 250 == 0 then collectgarbage() end
+    end
+    -- the same text under several conventions
+    for _, conv in ipairs({ "c", "cdecl", "sysv64", "win64", "stdcall" }) do
+      if cffi.conventions()[conv] then
+        local cb = cffi.wrap(function(a) return a end, "int(int)", conv)
+        assert.equal(cffi.conventions()[conv], cb:convention())
+        assert.equal(9, cb(9))
+        cb:free()
+      end
+    end
+  end)
+
   it("accepts callable tables", function()
     local obj = setmetatable({}, { __call = function(_, x) return x * 2 end })
     local cb = cffi.wrap(obj, "int(int)")

@@ -99,6 +99,59 @@ describe("lifetimes", function()
     end
   end)
 
+  it("reuses registry slots without mixing up live callbacks", function()
+    local reg = debug.getregistry()
+    local function slots()
+      local n = 0
+      for _ in pairs(reg) do n = n + 1 end
+      return n
+    end
+    local call_ii = util.helper("helper_call_ii", "int(void *, int, int)")
+    -- freed callbacks give their slots back; live ones keep theirs
+    local keep = {}
+    for i = 1, 50 do keep[i] = cffi.wrap(function(a, b) return a * 1000 + b + i end, "int(int, int)") end
+    local before = slots()
+    for round = 1, 20 do
+      local temp = {}
+      for i = 1, 200 do
+        temp[i] = cffi.wrap(function(a, b) return -(a + b + i + round) end, "int(int, int)",
+                            nil, { on_error = print })
+      end
+      for i = 1, 200, 7 do assert.equal(-(1 + 2 + i + round), call_ii(temp[i], 1, 2)) end
+      for i = 1, 200 do temp[i]:free() end
+      for i = 1, 50, 5 do assert.equal(3004 + i, call_ii(keep[i], 3, 4)) end
+    end
+    assert.is_true(slots() - before <= 400, "the registry grew by " .. (slots() - before))
+    -- a slot given back holds false, never the freed function
+    local f = function() return 1 end
+    local cb = cffi.wrap(f, "int(void)")
+    cb:free()
+    for _, v in pairs(reg) do assert.are_not.equal(f, v) end
+    for i = 1, 50 do keep[i]:free() end
+  end)
+
+  it("has no finalizer left to run after an explicit free", function()
+    local cb = cffi.wrap(function() return 5 end, "int(void)")
+    local live_mt = getmetatable(cb)
+    assert.is_function(live_mt.__gc)
+    cb:free()
+    local freed_mt = getmetatable(cb)
+    assert.is_nil(freed_mt.__gc)
+    -- still the same kind of object, with the same methods and messages
+    assert.equal("freed callback", cffi.type(cb))
+    assert.matches("%(freed%)$", tostring(cb))
+    assert.equal("int(void)", cb:signature())
+    assert.error_matches(function() cb:addr() end, "freed")
+    assert.error_matches(function() cffi.call(cb, "int(void)") end, "freed")
+    cb:close() -- idempotent
+    do local c2 <close> = cb end
+    -- a freed callback among live ones as a pointer argument is still told apart
+    local live = cffi.wrap(function() return 6 end, "int(void)")
+    assert.equal(6, cffi.call(live, "int(void)"))
+    live:free()
+    collectgarbage(); collectgarbage()
+  end)
+
   it("keeps memory flat when the GC does the freeing", function()
     local function cycle(n)
       for i = 1, n do cffi.wrap(function() return i end, "int(void)") end

@@ -18,7 +18,7 @@
 
 typedef struct cb_core {
     lua_State *L;              /* the state's main thread: never a coroutine */
-    const cffi_lua_state *S;
+    cffi_lua_state *S;
     cffi_sig *sig;             /* a reference, for messages */
     pthread_t owner;           /* the OS thread that created the callback */
     int fnref;                 /* the Lua function, in the registry */
@@ -267,8 +267,17 @@ static void bridge(void *ctx, void *ret, void *const *args) {
 /* ---------------------------------------------------------------------------------------------
  * The userdata.
  */
+/* A cffi.callback, live or released (a released one has the __gc-less metatable). */
 static lcallback *tocallback(lua_State *L, int idx) {
-    return cffi_lua_checkself(L, idx, cffi_lua_getstate(L)->mt_callback, CFFI_LUA_CALLBACK);
+    if (lua_getmetatable(L, idx)) { /* false for anything without one, userdata or not */
+        const void *mt = lua_topointer(L, -1);
+        lua_pop(L, 1);
+        const cffi_lua_state *S = cffi_lua_getstate(L);
+        if ((mt == S->mt_callback || mt == S->mt_freed) && lua_type(L, idx) == LUA_TUSERDATA)
+            return lua_touserdata(L, idx);
+    }
+    luaL_typeerror(L, idx, CFFI_LUA_CALLBACK);
+    return NULL;
 }
 
 /* The one checked accessor for operations that need a live callback. */
@@ -297,16 +306,22 @@ static void release(lua_State *L, lcallback *cb) {
     }
     if (!k) return;
     cb->core = NULL;
-    luaL_unref(L, LUA_REGISTRYINDEX, k->fnref);
-    luaL_unref(L, LUA_REGISTRYINDEX, k->errref);
-    luaL_unref(L, LUA_REGISTRYINDEX, k->strref);
+    cffi_lua_unref(L, k->S, k->fnref);
+    cffi_lua_unref(L, k->S, k->errref);
+    cffi_lua_unref(L, k->S, k->strref);
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->released = true;
     if (k->depth == 0) core_free(k); /* else the running bridge frees it on the way out */
 }
 
+/* free, close and __close. Besides the release, the userdata trades its metatable for the one
+ * without __gc: nothing is left for a finalizer to do. */
 static int cb_free(lua_State *L) {
-    release(L, tocallback(L, 1));
+    lcallback *cb = tocallback(L, 1);
+    if (!cb->core && !cb->closure) return 0; /* released before */
+    release(L, cb);
+    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_MT_FREED);
+    lua_setmetatable(L, 1);
     return 0;
 }
 
@@ -450,7 +465,7 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
 }
 
 static int l_wrap(lua_State *L) {
-    const cffi_lua_state *S = cffi_lua_getstate(L);
+    cffi_lua_state *S = cffi_lua_getstate(L);
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
     const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "wrap");
     lua_settop(L, 4);
@@ -458,6 +473,8 @@ static int l_wrap(lua_State *L) {
     uint64_t defval;
     check_opts(L, 4, s, &o, &defval); /* may leave on_error's copy at 5 */
 
+    /* Room to give back every reference below, so that a release never allocates. */
+    cffi_lua_ref_reserve(L, S, 3);
     /* The userdata first, empty: whatever fails below, __gc cleans up. */
     lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 0);
     memset(cb, 0, sizeof *cb);
@@ -484,14 +501,14 @@ static int l_wrap(lua_State *L) {
         if (s->params[i] == CFFI_T_CSTR) k->str_args = true;
     }
     lua_pushvalue(L, 1);
-    k->fnref = luaL_ref(L, LUA_REGISTRYINDEX);
+    k->fnref = cffi_lua_ref(L, S);
     if (o.on_error) {
         lua_pushvalue(L, o.on_error);
-        k->errref = luaL_ref(L, LUA_REGISTRYINDEX);
+        k->errref = cffi_lua_ref(L, S);
     }
     if (s->result == CFFI_T_CSTR || s->result == CFFI_T_CPTR) {
         lua_pushboolean(L, 0); /* a placeholder holding the slot */
-        k->strref = luaL_ref(L, LUA_REGISTRYINDEX);
+        k->strref = cffi_lua_ref(L, S);
     }
 
     cffi_closure *c = NULL;

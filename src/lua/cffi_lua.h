@@ -32,15 +32,45 @@
 #define CFFI_LUA_UV_MT_FUNCTION 5
 #define CFFI_LUA_UV_MT_BUFFER 6
 #define CFFI_LUA_UV_MT_SIG 7
-#define CFFI_LUA_UV_COUNT 7
+#define CFFI_LUA_UV_MT_FREED 8    /* a released cffi.callback's: the same methods, no __gc */
+#define CFFI_LUA_UV_SIGANCHOR 9   /* slot -> the strings the fast signature cache points at */
+#define CFFI_LUA_UV_REFPOOL 10    /* the memory of the registry-reference pool */
+#define CFFI_LUA_UV_COUNT 10
+
+/* The fast signature cache: a direct-mapped table from the addresses of the signature and
+ * convention strings to the parsed signature. A Lua string's address is stable while it lives,
+ * and every string an entry points at is anchored in CFFI_LUA_UV_SIGANCHOR at that entry's
+ * slot, so an equal address always means the same (live) string. */
+#define CFFI_LUA_SIGFAST 64
+typedef struct cffi_lua_sigfast {
+    const char *text;
+    const char *conv; /* NULL: no convention argument */
+    const struct cffi_lua_sig *sig;
+} cffi_lua_sigfast;
 
 /* The module state, one per lua_State that required cffi. */
 typedef struct cffi_lua_state {
     lua_State *main;          /* the main thread: callbacks always run there */
     const void *mt_callback;  /* metatable identities, so conversions recognise our */
-    const void *mt_function;  /* userdata without a registry lookup */
+    const void *mt_freed;     /* userdata without a registry lookup (mt_freed: a released */
+    const void *mt_function;  /* callback's) */
     const void *mt_buffer;
+    /* Registry references kept for reuse (each slot holds false while pooled): taking one is an
+     * array pop and one raw set, where luaL_ref/luaL_unref cost four table operations each. The
+     * array is the memory of a userdata in CFFI_LUA_UV_REFPOOL; cffi_lua_ref_reserve grows it
+     * ahead of need, so giving a reference back never allocates (it runs in __gc too). */
+    int *ref_pool;
+    unsigned ref_pooled, ref_cap, ref_out; /* pooled now, array size, taken and not given back */
+    cffi_lua_sigfast sigfast[CFFI_LUA_SIGFAST];
 } cffi_lua_state;
+
+/* Make sure `more` further references can be taken and all of them given back without the pool
+ * allocating. Raises on memory errors: call it before creating anything that needs cleaning up. */
+void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more);
+/* A registry reference to the value at the top (popped), like luaL_ref(L, LUA_REGISTRYINDEX). */
+int cffi_lua_ref(lua_State *L, cffi_lua_state *S);
+/* Give back a reference from cffi_lua_ref (LUA_NOREF is ignored). Never allocates or raises. */
+void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref);
 
 #define cffi_lua_stateidx lua_upvalueindex(1)
 #define cffi_lua_getstate(L) ((cffi_lua_state *)lua_touserdata((L), cffi_lua_stateidx))

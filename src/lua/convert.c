@@ -188,6 +188,9 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
         lua_Debug ar;
         const char *fname = "?";
         if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name) fname = ar.name;
+        if (cffi_lua_kind(L, S, idx) == CFFI_LUA_IS_CALLBACK) /* only a freed one fails */
+            luaL_error(L, "bad argument #%d to '%s' (pointer expected, got a freed %s)", idx,
+                       fname, CFFI_LUA_CALLBACK);
         /* argfail raises; returning here tells the compiler p is never read unset */
         cffi_lua_argfail(L, idx, idx, fname, "pointer");
         return NULL;

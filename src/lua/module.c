@@ -38,6 +38,26 @@ static const char *conv_list(lua_State *L) {
     return lua_tostring(L, -1);
 }
 
+/* The fast cache's slot for a pair of string addresses. */
+static unsigned sigfast_slot(const char *text, const char *conv) {
+    uintptr_t h = (uintptr_t)text ^ ((uintptr_t)conv >> 3);
+    return (unsigned)((h >> 4) ^ (h >> 10)) % CFFI_LUA_SIGFAST;
+}
+
+/* Remember s for the strings at sigidx and convidx (conv NULL: none), anchoring both strings at
+ * the slot so that their addresses cannot be reused by other strings while the entry exists. */
+static void sigfast_store(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
+                          const char *text, const char *conv, const cffi_lua_sig *s) {
+    unsigned slot = sigfast_slot(text, conv);
+    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGANCHOR); /* anchors */
+    lua_pushvalue(L, sigidx);
+    lua_rawseti(L, -2, 2 * slot + 1);
+    if (conv) lua_pushvalue(L, convidx); else lua_pushnil(L);
+    lua_rawseti(L, -2, 2 * slot + 2);
+    lua_pop(L, 1);
+    S->sigfast[slot] = (cffi_lua_sigfast){text, conv, s};
+}
+
 const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, const char *fname) {
     sigidx = lua_absindex(L, sigidx);
     convidx = lua_absindex(L, convidx);
@@ -50,6 +70,9 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
             cffi_lua_argfail(L, convidx, convidx, fname, "convention name");
         conv = lua_tostring(L, convidx);
     }
+    cffi_lua_state *S = cffi_lua_getstate(L);
+    const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
+    if (fast->text == text && fast->conv == conv) return fast->sig;
     if (!conv) {
         lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
     } else {
@@ -69,6 +92,7 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     if (lua_rawget(L, -3) == LUA_TUSERDATA) {                            /* cache, key, sig */
         const cffi_lua_sig *s = lua_touserdata(L, -1);
         lua_pop(L, 3); /* the cache keeps s alive */
+        sigfast_store(L, S, sigidx, convidx, text, conv, s);
         return s;
     }
     lua_pop(L, 1);                                                       /* cache, key */
@@ -103,7 +127,49 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     for (size_t i = 0; i < n; i++) s->params[i] = (uint8_t)cffi_sig_param(sig, i);
     lua_rawset(L, -3);                                               /* cache */
     lua_pop(L, 1);
+    sigfast_store(L, S, sigidx, convidx, text, conv, s);
     return s;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The registry-reference pool (see cffi_lua_state).
+ */
+void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more) {
+    size_t need = (size_t)S->ref_pooled + S->ref_out + more;
+    if (need <= S->ref_cap) return;
+    size_t cap = S->ref_cap ? S->ref_cap : 64;
+    while (cap < need) cap *= 2;
+    if (cap > INT32_MAX / sizeof(int)) luaL_error(L, "cffi: too many live callbacks");
+    int *pool = lua_newuserdatauv(L, cap * sizeof(int), 0);
+    if (S->ref_pooled) memcpy(pool, S->ref_pool, S->ref_pooled * sizeof(int));
+    lua_setiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_REFPOOL); /* the old array is garbage */
+    S->ref_pool = pool;
+    S->ref_cap = (unsigned)cap;
+}
+
+int cffi_lua_ref(lua_State *L, cffi_lua_state *S) {
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return LUA_REFNIL;
+    }
+    int ref;
+    if (S->ref_pooled) {
+        ref = S->ref_pool[--S->ref_pooled];
+        lua_rawseti(L, LUA_REGISTRYINDEX, ref); /* an existing slot: no allocation */
+    } else {
+        ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    S->ref_out++;
+    return ref;
+}
+
+void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
+    if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+    lua_pushboolean(L, 0); /* false, not nil: a nil would let luaL_ref's length count hand the
+                              slot out again while it sits in the pool */
+    lua_rawseti(L, LUA_REGISTRYINDEX, ref);
+    S->ref_out--;
+    S->ref_pool[S->ref_pooled++] = ref; /* room: ref_reserve kept ref_cap >= pooled + out */
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -130,7 +196,7 @@ int cffi_lua_kind(lua_State *L, const cffi_lua_state *S, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return CFFI_LUA_NONE;
     const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1); /* the metatable */
-    if (mt == S->mt_callback) return CFFI_LUA_IS_CALLBACK;
+    if (mt == S->mt_callback || mt == S->mt_freed) return CFFI_LUA_IS_CALLBACK;
     if (mt == S->mt_function) return CFFI_LUA_IS_FUNCTION;
     if (mt == S->mt_buffer) return CFFI_LUA_IS_BUFFER;
     return CFFI_LUA_NONE;
@@ -212,6 +278,28 @@ static const void *meta_keep(lua_State *L, const char *name, int uv) {
     return p;
 }
 
+/* The metatable a callback gets when it is released explicitly: the callback's, without __gc.
+ * The collector then has no finalizer to call for it (Lua ignores a missing __gc), which is most
+ * of what a short-lived callback costs. Kept in the state's uservalue slot; returns its identity. */
+static const void *freed_meta(lua_State *L) {
+    lua_createtable(L, 0, 8);                                        /* state, freed */
+    luaL_getmetatable(L, CFFI_LUA_CALLBACK);                         /* state, freed, mt */
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {                                        /* ..., mt, key, value */
+        if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "__gc") == 0) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);                                           /* ..., mt, key, key, value */
+        lua_rawset(L, -5);                                           /* freed[key] = value */
+    }
+    lua_pop(L, 1);                                                   /* state, freed */
+    const void *p = lua_topointer(L, -1);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_MT_FREED);                  /* state */
+    return p;
+}
+
 CFFI_API int luaopen_cffi(lua_State *L) {
     luaL_checkversion(L);
     lua_newtable(L);                                                     /* M */
@@ -223,6 +311,8 @@ CFFI_API int luaopen_cffi(lua_State *L) {
     lua_setiuservalue(L, -2, CFFI_LUA_UV_TYPECACHE);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_CONVCACHE);
+    lua_createtable(L, 2 * CFFI_LUA_SIGFAST, 0);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGANCHOR);
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);              /* M, state, main */
     S->main = lua_tothread(L, -1);
     lua_pop(L, 1);                                                       /* M, state */
@@ -235,6 +325,7 @@ CFFI_API int luaopen_cffi(lua_State *L) {
     cffi_lua_open_library(L);
     cffi_lua_open_memory(L);
     S->mt_callback = meta_keep(L, CFFI_LUA_CALLBACK, CFFI_LUA_UV_MT_CALLBACK);
+    S->mt_freed = freed_meta(L);
     S->mt_function = meta_keep(L, CFFI_LUA_FUNCTION, CFFI_LUA_UV_MT_FUNCTION);
     S->mt_buffer = meta_keep(L, CFFI_LUA_BUFFER, CFFI_LUA_UV_MT_BUFFER);
 
