@@ -777,7 +777,7 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
     /* Pass 2: lay out. The range's own instructions first, in order (they are contiguous and
      * end where the tail begins), then the tail, then out-of-line code in address order, with a
      * jmp wherever the next item in the image is not where execution continues. */
-    qsort(set.v, set.n, sizeof *set.v, item_order);
+    if (set.n) qsort(set.v, set.n, sizeof *set.v, item_order); /* v is NULL while empty */
     size_t pos = 0;
     const uint8_t *endbr = mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
     bool pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
