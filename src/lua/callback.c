@@ -224,31 +224,37 @@ static void bridge(void *ctx, void *ret, void *const *args) {
         return;
     }
     lua_State *L = k->L;
-    int base = lua_gettop(L);
+    /* The stack's top on entry, to restore: found with lua_gettop on the paths that need it. A
+     * clean call leaves exactly two values (handler and result) and pops them without it. */
+    int base = -1;
     bridge_frame f = {k, ret, args, NULL, false};
     k->depth++; /* keeps k alive if the Lua function frees its own callback */
     if (k->once && k->called) {
+        base = lua_gettop(L);
         f.cmsg = "called more than once";
         fail(L, &f);
     } else if (!lua_checkstack(L, k->nparams + 4)) {
+        base = lua_gettop(L);
         f.cmsg = "Lua stack overflow entering a callback";
         fail(L, &f);
     } else {
         k->called = true;
         int st;
-        lua_pushcfunction(L, msgh);                       /* base+1: message handler */
+        lua_pushcfunction(L, msgh);                       /* message handler */
         if (k->str_args) {
             lua_pushcfunction(L, call_protected);
             lua_pushlightuserdata(L, &f);
-            st = lua_pcall(L, 1, 1, base + 1);
+            st = lua_pcall(L, 1, 1, -3);                  /* the handler, below the two */
         } else {
-            lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);  /* base+2: the function */
+            lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);  /* the function */
             push_args(L, k, args);                        /* cannot raise: numbers and booleans */
-            st = lua_pcall(L, k->nparams, 1, base + 1);   /* base+2: result or error object */
+            st = lua_pcall(L, k->nparams, 1, -(int)k->nparams - 2); /* result or error object */
         }
         if (st != LUA_OK) {
+            base = lua_gettop(L) - 2;
             fail(L, &f);
         } else if (k->result != CFFI_T_VOID && !fast_result(L, k, ret)) {
+            base = lua_gettop(L) - 2;
             const char *expect = take_result(L, k, base + 2, ret);
             if (expect) {
                 const char *spelled = cffi_sig_result_text(k->sig);
@@ -259,7 +265,8 @@ static void bridge(void *ctx, void *ret, void *const *args) {
             }
         }
     }
-    lua_settop(L, base);
+    if (base < 0) lua_pop(L, 2); /* handler and result of a clean call */
+    else lua_settop(L, base);
     if (--k->depth == 0 && k->released) core_free(k);
     errno = saved_errno;
 }
@@ -468,10 +475,9 @@ static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
     const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "wrap");
-    lua_settop(L, 4);
     wrap_opts o;
     uint64_t defval;
-    check_opts(L, 4, s, &o, &defval); /* may leave on_error's copy at 5 */
+    check_opts(L, 4, s, &o, &defval); /* may leave a copy of on_error on the top */
 
     /* Room to give back every reference below, so that a release never allocates. */
     cffi_lua_ref_reserve(L, S, 3);
@@ -480,7 +486,6 @@ static int l_wrap(lua_State *L) {
     memset(cb, 0, sizeof *cb);
     cb->sig = s;
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
-    int ud = lua_gettop(L);
 
     cb_core *k = malloc(sizeof *k + s->nparams);
     if (!k) return luaL_error(L, "wrap: not enough memory");
@@ -523,8 +528,7 @@ static int l_wrap(lua_State *L) {
     }
     cb->closure = c;
     cb->code = cffi_closure_code(c);
-    lua_settop(L, ud);
-    return 1;
+    return 1; /* the userdata: every reference taken above popped what it took */
 }
 
 static const luaL_Reg cb_meta[] = {

@@ -2,7 +2,8 @@
  * host.c - a C host with two lua_States, both with cffi linked in statically (luaopen_cffi through
  * luaL_requiref). Covers: callbacks of both states called from plain C; lua_close of one state
  * turning its live callbacks into dead ones (the default comes back, the dead hook fires, nothing
- * crashes) while the other state's callbacks keep working; a freed callback of the live state.
+ * crashes) while the other state's callbacks keep working; a freed callback of the live state;
+ * the main thread's stack left as found by every path through the bridge.
  */
 #include <lauxlib.h>
 #include <lua.h>
@@ -40,6 +41,31 @@ static binop wrap_in(lua_State *L, const char *chunk) {
     return f;
 }
 
+/* A table in the registry under name where wrap_in_kept keeps the callbacks it makes. */
+static void keep_alive(lua_State *L, const char *name) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, name);
+    lua_pushstring(L, name);
+    lua_setglobal(L, "cffi_host_keep");
+}
+
+/* Like wrap_in for a chunk returning a callback's address, but the chunk's callback is kept in
+ * the table made by keep_alive (the chunk returns it through its address only). */
+static binop wrap_in_kept(lua_State *L, const char *chunk) {
+    char full[1024];
+    snprintf(full, sizeof full,
+             "local cffi = require 'cffi'\n"
+             "local real_wrap = cffi.wrap\n"
+             "local t = debug.getregistry()[cffi_host_keep]\n"
+             "cffi.wrap = function(...) local cb = real_wrap(...); t[#t + 1] = cb; return cb end\n"
+             "local ok, addr = pcall(function() %s end)\n"
+             "cffi.wrap = real_wrap\n"
+             "assert(ok, addr)\n"
+             "return addr",
+             chunk);
+    return wrap_in(L, full);
+}
+
 int main(void) {
     cffi_set_dead_hook(count_dead);
     lua_State *a = new_state();
@@ -74,6 +100,42 @@ int main(void) {
                            "keep3 = cffi.wrap(function(x, y) return mul(x, y) + 1 end, 'int(int, int)')\n"
                            "return keep3:addr()");
     CHECK(via(6, 7) == 43);
+
+    /* Every way through the bridge leaves the main thread's stack as it found it: a clean call,
+     * an error, an error in on_error, a result that does not convert, a second call of a once
+     * callback, string arguments (the protected push), a void result. Junk on the stack first, so
+     * that the calls do not start from an empty stack. */
+    binop kinds[7];
+    const char *const chunks[7] = {
+        "return require('cffi').wrap(function(x, y) return x * y end, 'int(int, int)'):addr()",
+        "return require('cffi').wrap(function() error('boom') end, 'int(int, int)', nil,"
+        " {on_error = function() return 9 end}):addr()",
+        "return require('cffi').wrap(function() error('boom') end, 'int(int, int)', nil,"
+        " {on_error = function() error('again') end, default = 8}):addr()",
+        "return require('cffi').wrap(function() return 'x' end, 'int(int, int)', nil,"
+        " {on_error = function() return 7 end}):addr()",
+        "return require('cffi').wrap(function(x, y) return x - y end, 'int(int, int)', nil,"
+        " {once = true, on_error = function() return 6 end}):addr()",
+        "return require('cffi').wrap(function(s, n) return #s + n end, 'int(const char *, int)'):addr()",
+        "return require('cffi').wrap(function() end, 'void(int, int)'):addr()",
+    };
+    keep_alive(a, "stack_kinds");
+    for (int i = 0; i < 7; i++) kinds[i] = wrap_in_kept(a, chunks[i]);
+    lua_pushliteral(a, "junk");
+    lua_pushinteger(a, 42);
+    int top = lua_gettop(a);
+    for (int round = 0; round < 3; round++) {
+        CHECK(kinds[0](6, 7) == 42);
+        CHECK(kinds[1](1, 2) == 9);
+        CHECK(kinds[2](1, 2) == 8);
+        CHECK(kinds[3](1, 2) == 7);
+        CHECK(kinds[4](9, 2) == (round == 0 ? 7 : 6));
+        CHECK(((int (*)(const char *, int))(void (*)(void))kinds[5])("abc", 1) == 4);
+        ((void (*)(int, int))(void (*)(void))kinds[6])(1, 2);
+        CHECK_MSG(lua_gettop(a) == top, "stack top %d after round %d, expected %d",
+                  lua_gettop(a), round, top);
+    }
+    lua_pop(a, 2);
 
     lua_close(a);
     CHECK(add(2, 3) == -1); /* dead now: the default, through the dead hook */
