@@ -130,6 +130,32 @@ describe("lifetimes", function()
     for i = 1, 50 do keep[i]:free() end
   end)
 
+  it("survives finalizers that wrap callbacks while wrap itself allocates", function()
+    local made = {}
+    local function plant(n)
+      for i = 1, n do
+        setmetatable({}, { __gc = function()
+          made[#made + 1] = cffi.wrap(function() return i end, "int(void)", nil, { on_error = print })
+        end })
+      end
+    end
+    for _ = 1, 30 do
+      plant(100)
+      local mine = {}
+      for i = 1, 200 do
+        mine[i] = cffi.wrap(function() return -i end, "int(void)", nil, { on_error = print })
+      end
+      for i = 1, 200, 23 do assert.equal(-i, mine[i]()) end
+      for i = 1, 200 do mine[i]:free() end
+    end
+    collectgarbage(); collectgarbage()
+    assert.is_true(#made > 0)
+    for i = 1, #made do
+      assert.equal("integer", math.type(made[i]()))
+      made[i]:free()
+    end
+  end)
+
   it("has no finalizer left to run after an explicit free", function()
     local cb = cffi.wrap(function() return 5 end, "int(void)")
     local live_mt = getmetatable(cb)

@@ -58,7 +58,8 @@ typedef struct cffi_lua_state {
     /* Registry references kept for reuse (each slot holds false while pooled): taking one is an
      * array pop and one raw set, where luaL_ref/luaL_unref cost four table operations each. The
      * array is the memory of a userdata in CFFI_LUA_UV_REFPOOL; cffi_lua_ref_reserve grows it
-     * ahead of need, so giving a reference back never allocates (it runs in __gc too). */
+     * ahead of need, so giving a reference back does not allocate (it runs in __gc too); when
+     * the pool is full anyway, the reference goes back through luaL_unref. */
     int *ref_pool;
     unsigned ref_pooled, ref_cap, ref_out; /* pooled now, array size, taken and not given back */
     cffi_lua_sigfast sigfast[CFFI_LUA_SIGFAST];
@@ -69,7 +70,8 @@ typedef struct cffi_lua_state {
 void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more);
 /* A registry reference to the value at the top (popped), like luaL_ref(L, LUA_REGISTRYINDEX). */
 int cffi_lua_ref(lua_State *L, cffi_lua_state *S);
-/* Give back a reference from cffi_lua_ref (LUA_NOREF is ignored). Never allocates or raises. */
+/* Give back a reference from cffi_lua_ref (LUA_NOREF is ignored). Never raises while the pool
+ * has room (which cffi_lua_ref_reserve sees to); a full pool hands it to luaL_unref. */
 void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref);
 
 #define cffi_lua_stateidx lua_upvalueindex(1)

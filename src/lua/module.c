@@ -165,11 +165,17 @@ int cffi_lua_ref(lua_State *L, cffi_lua_state *S) {
 
 void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
     if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+    if (S->ref_out) S->ref_out--;
+    /* ref_reserve keeps room, except when a finalizer run by the collector inside one wrap's
+     * allocations wrapped callbacks of its own: then the reference goes back to Lua. */
+    if (S->ref_pooled == S->ref_cap) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return;
+    }
     lua_pushboolean(L, 0); /* false, not nil: a nil would let luaL_ref's length count hand the
                               slot out again while it sits in the pool */
     lua_rawseti(L, LUA_REGISTRYINDEX, ref);
-    S->ref_out--;
-    S->ref_pool[S->ref_pooled++] = ref; /* room: ref_reserve kept ref_cap >= pooled + out */
+    S->ref_pool[S->ref_pooled++] = ref;
 }
 
 /* ---------------------------------------------------------------------------------------------
