@@ -51,9 +51,11 @@ typedef struct cffi_lua_sigfast {
 /* The module state, one per lua_State that required cffi. */
 typedef struct cffi_lua_state {
     lua_State *main;          /* the main thread: callbacks always run there */
-    const void *mt_callback;  /* metatable identities, so conversions recognise our */
-    const void *mt_freed;     /* userdata without a registry lookup (mt_freed: a released */
-    const void *mt_function;  /* callback's) */
+    /* Metatable identities, so that conversions recognise our userdata without a registry
+     * lookup. mt_freed is a released callback's (the callback's without __gc). */
+    const void *mt_callback;
+    const void *mt_freed;
+    const void *mt_function;
     const void *mt_buffer;
     /* Registry references kept for reuse (each slot holds false while pooled): taking one is an
      * array pop and one raw set, where luaL_ref/luaL_unref cost four table operations each. The
