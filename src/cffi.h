@@ -21,6 +21,7 @@
 #ifndef CFFI_H
 #define CFFI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -149,6 +150,35 @@ CFFI_API void cffi_closure_set_default(cffi_closure *c, const void *value);
 CFFI_API void cffi_closure_free(cffi_closure *c);
 
 #define CFFI_QUARANTINE 4096
+
+/* ---------------------------------------------------------------------------------------------
+ * Frame closures: the fast form of a generic closure, for a handler that reads the arguments
+ * where the entry stub spilled them instead of through an array of pointers (the Lua binding's
+ * callbacks use it). On x86-64 the entry stub calls such a handler directly, with no dispatcher
+ * in between; elsewhere the dispatcher calls it.
+ *
+ * frame is the register frame the entry stub filled, stack the caller's first stack argument.
+ * Argument i is at (on_stack ? stack : frame) + offset, as cffi_sig_arg_place says, in the low
+ * bytes of its slot (the bytes above a narrow argument are whatever the caller left there).
+ * The handler stores the result at frame + cffi_sig_result_offset(sig) as an 8-byte slot value:
+ * integer types sign- or zero-extended to 64 bits as their type says, bool as 0 or 1, float as
+ * its 32-bit pattern with zero above, double and pointers as they are (cffi_frame_set_result
+ * does this from a value of the result type). A handler that stores nothing returns 0.
+ */
+typedef void (*cffi_frame_handler)(void *ctx, void *frame, void *stack);
+
+CFFI_API cffi_status cffi_closure_new_frame(const cffi_sig *sig, cffi_frame_handler fn, void *ctx,
+                                            cffi_closure **out);
+/* Point an existing frame closure at another handler and context (as cffi_closure_set). Each
+ * setter ignores the other kind of closure. */
+CFFI_API void cffi_closure_set_frame(cffi_closure *c, cffi_frame_handler fn, void *ctx);
+/* Where argument i arrives: returns its byte offset and sets *on_stack (true: from stack, false:
+ * from frame). Out of range: returns 0 and sets *on_stack to false. */
+CFFI_API size_t cffi_sig_arg_place(const cffi_sig *sig, size_t i, bool *on_stack);
+/* Where the result goes in the frame (see above). */
+CFFI_API size_t cffi_sig_result_offset(const cffi_sig *sig);
+/* Store value (exactly the result type's size) as the frame's result slot value. */
+CFFI_API void cffi_frame_set_result(const cffi_sig *sig, void *frame, const void *value);
 
 /* Called when native code calls a freed closure: code is the address called, sig its signature.
  * The default hook writes "cffi: call through a freed callback <sig>" to stderr. A NULL hook

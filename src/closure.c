@@ -17,22 +17,36 @@
  * signatures use a variable-length one (a VLA cannot be empty, and fixed arrays are cheaper). */
 #define DISPATCH_FIXED_ARGS 16
 
-cffi_status cffi_closure_new(const cffi_sig *sig, cffi_handler fn, void *ctx, cffi_closure **out) {
+/* Both kinds of closure: fn is a cffi_handler, or a cffi_frame_handler stored in the same field
+ * (is_frame says which; a handler is only ever called as its own kind). */
+static cffi_status closure_new(const cffi_sig *sig, cffi_handler fn, bool is_frame, void *ctx,
+                               cffi_closure **out) {
     if (!out) return CFFI_EINVAL;
     *out = NULL;
     if (!sig || !fn) return CFFI_EINVAL;
     cffi_closure *c;
     cffi_status s = cffi_slot_acquire(&c);
     if (s != CFFI_OK) return s;
-    c->entry = sig->abi->entry;
+    const void *frame_entry = sig->abi->frame_entry;
+    c->entry = is_frame && frame_entry ? frame_entry : sig->abi->entry;
     c->plan = sig->plan;
     c->ctx = ctx;
     c->sig = cffi_sig_ref((cffi_sig *)sig); /* the API takes const; references are internal state */
     c->dead_value = 0;
+    c->is_frame = is_frame;
     /* Last, with release: a thread that sees the handler also sees the fields above. */
     atomic_store_explicit(&c->handler, fn, memory_order_release);
     *out = c;
     return CFFI_OK;
+}
+
+cffi_status cffi_closure_new(const cffi_sig *sig, cffi_handler fn, void *ctx, cffi_closure **out) {
+    return closure_new(sig, fn, false, ctx, out);
+}
+
+cffi_status cffi_closure_new_frame(const cffi_sig *sig, cffi_frame_handler fn, void *ctx,
+                                   cffi_closure **out) {
+    return closure_new(sig, (cffi_handler)(void (*)(void))fn, true, ctx, out);
 }
 
 void *cffi_closure_code(const cffi_closure *c) { return c ? c->code : NULL; }
@@ -40,9 +54,15 @@ void *cffi_closure_code(const cffi_closure *c) { return c ? c->code : NULL; }
 const cffi_sig *cffi_closure_sig(const cffi_closure *c) { return c ? c->sig : NULL; }
 
 void cffi_closure_set(cffi_closure *c, cffi_handler fn, void *ctx) {
-    if (!c || !fn) return;
+    if (!c || !fn || c->is_frame) return;
     c->ctx = ctx;
     atomic_store_explicit(&c->handler, fn, memory_order_release);
+}
+
+void cffi_closure_set_frame(cffi_closure *c, cffi_frame_handler fn, void *ctx) {
+    if (!c || !fn || !c->is_frame) return;
+    c->ctx = ctx;
+    atomic_store_explicit(&c->handler, (cffi_handler)(void (*)(void))fn, memory_order_release);
 }
 
 void cffi_closure_set_default(cffi_closure *c, const void *value) {
@@ -58,8 +78,16 @@ void cffi_closure_free(cffi_closure *c) {
      * handler (acquire in dispatch) also sees ctx pointing at the record. A call racing with
      * free on another thread is the caller's race (see cffi.h). */
     c->ctx = c;
-    atomic_store_explicit(&c->handler, cffi_dead_handler, memory_order_release);
+    cffi_handler dead = c->is_frame ? (cffi_handler)(void (*)(void))cffi_dead_frame_handler
+                                    : cffi_dead_handler;
+    atomic_store_explicit(&c->handler, dead, memory_order_release);
     cffi_slot_release(c); /* keeps c->sig referenced until the slot is reused */
+}
+
+void cffi_frame_set_result(const cffi_sig *sig, void *frame, const void *value) {
+    if (!sig || !frame || !value || sig->result == CFFI_T_VOID) return;
+    uint64_t slot = cffi_value_widen(sig->result, value);
+    memcpy((unsigned char *)frame + sig->plan->ret_offset, &slot, sizeof slot);
 }
 
 /* Point args[i] at each argument where the entry stub or the caller left it, run the handler and
@@ -82,6 +110,15 @@ static inline void dispatch_with(cffi_closure *c, const cffi_plan *plan, unsigne
 
 uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) {
     const cffi_plan *plan = c->plan;
+    if (c->is_frame) {
+        /* Targets without a frame entry stub come here. is_frame never changes while the
+         * closure lives, so the handler loaded below is of the frame kind. */
+        cffi_handler h = atomic_load_explicit(&c->handler, memory_order_acquire);
+        if (plan->ret_type != CFFI_T_VOID) /* a handler that stores nothing returns 0 */
+            memset((unsigned char *)frame + plan->ret_offset, 0, sizeof(uint64_t));
+        ((cffi_frame_handler)(void (*)(void))h)(c->ctx, frame, stack);
+        return plan->stub_word;
+    }
     if (plan->nparams <= DISPATCH_FIXED_ARGS) {
         void *args[DISPATCH_FIXED_ARGS];
         dispatch_with(c, plan, frame, stack, args);

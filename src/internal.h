@@ -73,6 +73,9 @@ struct cffi_abi {
     /* Optional: finish the plan (stub_word, special return handling). */
     void (*finish)(const cffi_abi *abi, cffi_plan *plan);
     const void *entry;      /* entry stub: jumped to by every thunk of this convention */
+    /* Optional: the entry stub of frame closures, which calls the record's frame handler
+     * directly. NULL: frame closures use entry, and cffi_dispatch calls their handler. */
+    const void *frame_entry;
     cffi_call_stub call;    /* call stub for cffi_call */
 };
 
@@ -102,12 +105,15 @@ struct cffi_sig {
 struct cffi_closure {
     const void *entry;              /* MUST be first: the thunk jumps through it */
     const cffi_plan *plan;          /* sig->plan, one load less per call */
-    _Atomic(cffi_handler) handler;  /* the dead trap once freed */
-    void *ctx;
+    /* A cffi_handler, or a cffi_frame_handler when is_frame: the dead trap of that kind once
+     * freed. Frame entry stubs read it at a fixed offset (src/arch/<arch>/frame.h). */
+    _Atomic(cffi_handler) handler;
+    void *ctx;                      /* right after handler, read by frame entry stubs too */
     const cffi_sig *sig;            /* a reference, held until the slot is reused */
     void *code;                     /* executable address of the thunk */
     uint64_t dead_value;            /* result of a call after free (result-type size) */
     struct cffi_closure *next_free; /* quarantine FIFO link */
+    bool is_frame;                  /* made by cffi_closure_new_frame */
 };
 
 /* Entry stubs call this (with CFFI_DISPATCH_ABI). frame is the register frame, stack points at
@@ -118,6 +124,7 @@ CFFI_HIDDEN uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) C
 CFFI_HIDDEN cffi_status cffi_slot_acquire(cffi_closure **out);
 CFFI_HIDDEN void cffi_slot_release(cffi_closure *c); /* into quarantine; handler already dead */
 CFFI_HIDDEN void cffi_dead_handler(void *ctx, void *ret, void *const *args);
+CFFI_HIDDEN void cffi_dead_frame_handler(void *ctx, void *frame, void *stack); /* frame closures */
 
 /* Executable memory (jit/alloc.c over jit/os_*.c). */
 CFFI_HIDDEN cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw);

@@ -1359,6 +1359,19 @@ cffi_type cffi_sig_result(const cffi_sig *sig) { return sig ? sig->result : CFFI
 
 size_t cffi_sig_callee_pop(const cffi_sig *sig) { return sig ? sig->plan->callee_pop : 0; }
 
+size_t cffi_sig_arg_place(const cffi_sig *sig, size_t i, bool *on_stack) {
+    bool stack = false;
+    size_t offset = 0;
+    if (sig && i < sig->nparams) {
+        stack = sig->plan->args[i].on_stack != 0;
+        offset = sig->plan->args[i].offset;
+    }
+    if (on_stack) *on_stack = stack;
+    return offset;
+}
+
+size_t cffi_sig_result_offset(const cffi_sig *sig) { return sig ? sig->plan->ret_offset : 0; }
+
 const char *cffi_sig_param_text(const cffi_sig *sig, size_t i) {
     return sig && i < sig->nparams ? ((const sig_obj *)sig)->param_texts[i] : NULL;
 }

@@ -19,6 +19,7 @@
  */
 #include "internal.h"
 #include "jit/os.h"
+#include "value.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -73,6 +74,19 @@ void cffi_dead_handler(void *ctx, void *ret, void *const *args) {
     if (ret && size > 0) memcpy(ret, &record->dead_value, size);
 }
 
+/* The same trap for a frame closure: the default goes where the entry stub loads the result
+ * registers from, as a slot value. */
+void cffi_dead_frame_handler(void *ctx, void *frame, void *stack) {
+    (void)stack;
+    const cffi_closure *record = ctx;
+    if (!record->sig) return;
+    atomic_load(&dead_hook)(record->sig, record->code);
+    cffi_type t = cffi_sig_result(record->sig);
+    if (t == CFFI_T_VOID) return;
+    uint64_t slot = cffi_value_widen(t, &record->dead_value);
+    memcpy((unsigned char *)frame + record->plan->ret_offset, &slot, sizeof slot);
+}
+
 /* A record between lives: its handler is the trap, and the trap knows no signature yet. entry
  * and plan stay as they are; closure.c sets them with the new signature. */
 static void reset_record(cffi_closure *record) {
@@ -80,6 +94,7 @@ static void reset_record(cffi_closure *record) {
     record->sig = NULL;
     record->dead_value = 0;
     record->next_free = NULL;
+    record->is_frame = false;
     atomic_store_explicit(&record->handler, cffi_dead_handler, memory_order_release);
 }
 

@@ -13,6 +13,7 @@
  * between register arguments; pointer and bool arguments in registers; float, double, 64-bit
  * and pointer results; no parameters; 24 mixed parameters.
  * Also: the bytes each convention pops, measured in assembly, for a live and a freed closure.
+ * Each check runs with a generic closure and with a frame closure (cffi_closure_new_frame).
  *
  * Built with -fno-defer-pop so that GCC adjusts ESP right after every call (see READ_ESP).
  */
@@ -157,6 +158,21 @@ static void checking_handler(void *ctx, void *ret, void *const *args) {
     if (rt != CFFI_T_VOID) value_of(rt, RESULT_POS, ret);
 }
 
+/* The same checks as a frame handler: argument pointers from the frame and the stack area. */
+static void checking_frame_handler(void *ctx, void *frame, void *stack) {
+    probe *p = ctx;
+    size_t n = cffi_sig_nparams(p->sig);
+    void *args[n ? n : 1];
+    for (size_t i = 0; i < n; i++) {
+        bool on_stack;
+        size_t offset = cffi_sig_arg_place(p->sig, i, &on_stack);
+        args[i] = (unsigned char *)(on_stack ? stack : frame) + offset;
+    }
+    uint64_t result = 0;
+    checking_handler(ctx, &result, args);
+    cffi_frame_set_result(p->sig, frame, &result);
+}
+
 /* cffi_call of fn with the shape's argument values; 0 if the result is the expected one. */
 static int call_through_cffi(const cffi_sig *sig, void *fn) {
     size_t n = cffi_sig_nparams(sig);
@@ -171,7 +187,7 @@ static int call_through_cffi(const cffi_sig *sig, void *fn) {
     return value_mismatch("cffi_call result", cffi_sig_result(sig), RESULT_POS, &result);
 }
 
-static void run_case(const shape_case *c) {
+static void run_case(const shape_case *c, bool frame) {
     char err[160];
     cffi_sig *sig = NULL;
     cffi_status s = cffi_sig_parse(c->text, c->conv, &sig, err, sizeof err);
@@ -180,7 +196,8 @@ static void run_case(const shape_case *c) {
 
     probe p = {.sig = sig};
     cffi_closure *cl = NULL;
-    REQUIRE(cffi_closure_new(sig, checking_handler, &p, &cl) == CFFI_OK);
+    REQUIRE((frame ? cffi_closure_new_frame(sig, checking_frame_handler, &p, &cl)
+                   : cffi_closure_new(sig, checking_handler, &p, &cl)) == CFFI_OK);
     void *code = cffi_closure_code(cl);
 
     /* Compiled code calls the closure. */
@@ -229,7 +246,17 @@ static void add_one(void *ctx, void *ret, void *const *args) {
     memcpy(ret, &v, sizeof v);
 }
 
-static void check_pops(void) {
+static void add_one_frame(void *ctx, void *frame, void *stack) {
+    const cffi_sig *sig = ctx;
+    bool on_stack;
+    size_t offset = cffi_sig_arg_place(sig, 0, &on_stack);
+    int32_t v;
+    memcpy(&v, (unsigned char *)(on_stack ? stack : frame) + offset, sizeof v);
+    v++;
+    cffi_frame_set_result(sig, frame, &v);
+}
+
+static void check_pops(bool frame) {
     static const struct { const char *conv; int32_t pops; } pops[] = {
         {"cdecl", 0}, {"stdcall", 4}, {"fastcall", 0}, {"thiscall", 0}, {"C", 0}};
     cffi_set_dead_hook(quiet_dead_hook);
@@ -238,7 +265,8 @@ static void check_pops(void) {
         REQUIRE(cffi_sig_parse("int(int)", pops[k].conv, &sig, NULL, 0) == CFFI_OK);
         CHECK(cffi_sig_callee_pop(sig) == (size_t)pops[k].pops);
         cffi_closure *cl = NULL;
-        REQUIRE(cffi_closure_new(sig, add_one, NULL, &cl) == CFFI_OK);
+        REQUIRE((frame ? cffi_closure_new_frame(sig, add_one_frame, sig, &cl)
+                       : cffi_closure_new(sig, add_one, NULL, &cl)) == CFFI_OK);
         void *code = cffi_closure_code(cl);
         int32_t result = 0;
         int32_t popped = x86_call_popped(code, 41, &result);
@@ -267,7 +295,9 @@ static void check_pops(void) {
 }
 
 int main(void) {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
-    check_pops();
+    for (int frame = 0; frame < 2; frame++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i], frame);
+        check_pops(frame);
+    }
     return CHECK_DONE();
 }

@@ -7,6 +7,9 @@
  * every result type, including the widening of narrow integer and bool results to 64 bits;
  * 40 parameters; stack alignment inside the handler; cffi_closure_set; recursive and
  * cross-convention nested calls; a freed closure returning its default through the dead hook.
+ * Every case built on make() runs twice: with generic closures and with frame closures (whose
+ * handler finds the arguments with cffi_sig_arg_place and stores the result with
+ * cffi_frame_set_result); the frame closure API has its own checks too.
  *
  * The per-convention part is written once, below the #else, and compiled twice: this file
  * includes itself with CC (the function attribute), CONV (the convention name) and SFX (a name
@@ -57,6 +60,23 @@ static void checking_handler(void *ctx, void *ret, void *const *args) {
     memcpy(ret, &e->result, cffi_type_size(cffi_sig_result(e->sig)));
 }
 
+/* The same checks as a frame handler: argument pointers from the frame and the stack area. */
+static void checking_frame_handler(void *ctx, void *frame, void *stack) {
+    expect *e = ctx;
+    void *args[48];
+    for (size_t i = 0, n = cffi_sig_nparams(e->sig); i < n; i++) {
+        bool on_stack;
+        size_t offset = cffi_sig_arg_place(e->sig, i, &on_stack);
+        args[i] = (unsigned char *)(on_stack ? stack : frame) + offset;
+    }
+    uint64_t result = 0;
+    checking_handler(ctx, &result, args);
+    cffi_frame_set_result(e->sig, frame, &result);
+}
+
+/* Which kind of closure make() creates. */
+static bool frame_mode;
+
 /* A closure over e for text under conv; e->sig is the closure's signature. */
 static cffi_closure *make(const char *text, const char *conv, expect *e) {
     cffi_sig *sig;
@@ -65,7 +85,8 @@ static cffi_closure *make(const char *text, const char *conv, expect *e) {
     CHECK_MSG(s == CFFI_OK, "parse %s (%s): %s %s", text, conv, cffi_strerror(s), err);
     if (s != CFFI_OK) exit(1);
     cffi_closure *c = NULL;
-    s = cffi_closure_new(sig, checking_handler, e, &c);
+    s = frame_mode ? cffi_closure_new_frame(sig, checking_frame_handler, e, &c)
+                   : cffi_closure_new(sig, checking_handler, e, &c);
     REQUIRE(s == CFFI_OK && c && cffi_closure_code(c));
     e->sig = cffi_closure_sig(c);
     cffi_sig_free(sig); /* the closure holds its own reference */
@@ -162,6 +183,77 @@ static void test_cross_convention_nesting(void) {
     cffi_sig_free(outer_sig);
 }
 
+/* The frame closure API around the handler: re-pointing, the setters of the other kind, a
+ * handler that stores nothing, places out of range. */
+static int frame_add(void *ctx, void *frame, void *stack, int k) {
+    (void)stack;
+    const cffi_sig *sig = ctx;
+    bool on_stack;
+    size_t off = cffi_sig_arg_place(sig, 0, &on_stack);
+    CHECK(!on_stack);
+    int a;
+    memcpy(&a, (unsigned char *)frame + off, sizeof a);
+    int r = a + k;
+    cffi_frame_set_result(sig, frame, &r);
+    return r;
+}
+static void plus_one_frame(void *ctx, void *frame, void *stack) { frame_add(ctx, frame, stack, 1); }
+static void plus_ten_frame(void *ctx, void *frame, void *stack) { frame_add(ctx, frame, stack, 10); }
+static void stores_nothing(void *ctx, void *frame, void *stack) { (void)ctx, (void)frame, (void)stack; }
+
+/* Call c as int(int) under System V or Microsoft x64. */
+static int call_int(cffi_closure *c, bool ms_abi, int x) {
+    void *code = cffi_closure_code(c);
+    if (ms_abi) return ((int(__attribute__((ms_abi)) *)(int))code)(x);
+    return ((int(__attribute__((sysv_abi)) *)(int))code)(x);
+}
+
+static void test_frame_api(void) {
+    static const char *const convs[] = {"sysv64", "win64"};
+    for (int k = 0; k < 2; k++) {
+        cffi_sig *sig;
+        REQUIRE(cffi_sig_parse("int(int)", convs[k], &sig, NULL, 0) == CFFI_OK);
+        cffi_closure *c;
+        REQUIRE(cffi_closure_new_frame(sig, plus_one_frame, sig, &c) == CFFI_OK);
+        int got = call_int(c, k, 41);
+        CHECK_MSG(got == 42, "%s frame closure: %d", convs[k], got);
+        cffi_closure_set(c, add_one, NULL); /* the other kind's setter: ignored */
+        got = call_int(c, k, 41);
+        CHECK_MSG(got == 42, "%s after cffi_closure_set: %d", convs[k], got);
+        cffi_closure_set_frame(c, plus_ten_frame, sig);
+        got = call_int(c, k, 41);
+        CHECK_MSG(got == 51, "%s after cffi_closure_set_frame: %d", convs[k], got);
+        cffi_closure_set_frame(c, stores_nothing, NULL);
+        got = call_int(c, k, 41);
+        CHECK_MSG(got == 0, "%s handler storing nothing: %d", convs[k], got);
+        cffi_closure_free(c);
+
+        /* A generic closure ignores the frame setter. */
+        REQUIRE(cffi_closure_new(sig, add_one, NULL, &c) == CFFI_OK);
+        cffi_closure_set_frame(c, plus_ten_frame, sig);
+        got = call_int(c, k, 41);
+        CHECK_MSG(got == 42, "%s generic closure after cffi_closure_set_frame: %d", convs[k], got);
+        cffi_closure_free(c);
+
+        bool on_stack = true;
+        CHECK(cffi_sig_arg_place(sig, 1, &on_stack) == 0 && !on_stack);
+        CHECK(cffi_sig_arg_place(NULL, 0, &on_stack) == 0 && !on_stack);
+        cffi_sig_free(sig);
+    }
+    /* Places under System V: integers in rdi.., doubles in xmm0.., the rest on the stack. */
+    cffi_sig *sig;
+    REQUIRE(cffi_sig_parse("void(int, double, int, int, int, int, int, int)", "sysv64", &sig,
+                           NULL, 0) == CFFI_OK);
+    bool on_stack;
+    CHECK(cffi_sig_arg_place(sig, 0, &on_stack) == 0 && !on_stack);
+    CHECK(cffi_sig_arg_place(sig, 1, &on_stack) == 48 && !on_stack);
+    CHECK(cffi_sig_arg_place(sig, 6, &on_stack) == 40 && !on_stack);
+    CHECK(cffi_sig_arg_place(sig, 7, &on_stack) == 0 && on_stack);
+    cffi_sig_free(sig);
+    cffi_closure *c = (cffi_closure *)&c;
+    CHECK(cffi_closure_new_frame(NULL, plus_one_frame, NULL, &c) == CFFI_EINVAL && c == NULL);
+}
+
 static void test_invalid_arguments(void) {
     cffi_sig *sig;
     REQUIRE(cffi_sig_parse("int(int)", "sysv64", &sig, NULL, 0) == CFFI_OK);
@@ -176,6 +268,11 @@ static void test_invalid_arguments(void) {
 int main(void) {
     run_sysv();
     run_win64();
+    frame_mode = true;
+    run_sysv();
+    run_win64();
+    frame_mode = false;
+    test_frame_api();
     test_cross_convention_nesting();
     test_invalid_arguments();
     return CHECK_DONE();

@@ -9,6 +9,11 @@
 
 #include "frame.h"
 
+#include <stddef.h>
+
+_Static_assert(offsetof(cffi_closure, handler) == X64_RECORD_HANDLER, "frame.h: record handler");
+_Static_assert(offsetof(cffi_closure, ctx) == X64_RECORD_CTX, "frame.h: record ctx");
+
 CFFI_HIDDEN const cffi_abi cffi_x64_abi_sysv = {
     .name = "sysv64",
     .gpr_count = 6,
@@ -26,5 +31,6 @@ CFFI_HIDDEN const cffi_abi cffi_x64_abi_sysv = {
     .check = NULL,  /* every scalar of the signature grammar fits */
     .finish = NULL, /* caller-pop: the entry stub needs no per-signature word */
     .entry = cffi_x64_entry_sysv,
+    .frame_entry = CFFI_X64_FRAME_ENTRY(cffi_x64_entry_sysv_frame),
     .call = cffi_x64_call_sysv,
 };

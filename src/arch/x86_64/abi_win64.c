@@ -27,5 +27,6 @@ CFFI_HIDDEN const cffi_abi cffi_x64_abi_win64 = {
     .check = NULL,  /* every scalar of the signature grammar fits in one 8-byte slot */
     .finish = NULL, /* caller-pop: the entry stub needs no per-signature word */
     .entry = cffi_x64_entry_win64,
+    .frame_entry = CFFI_X64_FRAME_ENTRY(cffi_x64_entry_win64_frame),
     .call = cffi_x64_call_win64,
 };

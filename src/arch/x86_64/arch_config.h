@@ -11,6 +11,15 @@
  * native convention expects preserved around such calls. */
 #define CFFI_DISPATCH_ABI __attribute__((sysv_abi))
 
+/* The frame entry stubs call a frame handler (a plain C function of the host) with the System V
+ * convention, which is the host's own only where the host is not Windows. On Windows frame
+ * closures go through cffi_dispatch, which calls the handler as C does. */
+#ifdef _WIN32
+#define CFFI_X64_FRAME_ENTRY(stub) NULL
+#else
+#define CFFI_X64_FRAME_ENTRY(stub) stub
+#endif
+
 /* Bytes of executable memory per thunk: endbr64 (4) + movabs r10, imm64 (10) + jmp [r10] (3),
  * padded to keep every thunk 16-byte aligned. */
 #define CFFI_ARCH_THUNK_SIZE 32

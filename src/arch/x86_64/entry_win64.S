@@ -24,12 +24,17 @@
 
         .text
 
-/* cffi_x64_entry_win64: reached by `jmp [r10]` from a thunk, never called directly.
+/* One macro writes both entry stubs; they differ only in the call in the middle:
+ *   WIN64_ENTRY name, 0   calls cffi_dispatch(record, frame, stack), which runs the handler;
+ *   WIN64_ENTRY name, 1   calls the record's frame handler itself: handler(ctx, frame, stack).
+ *
+ * name: reached by `jmp [r10]` from a thunk, never called directly.
  *   in:  r10 = struct cffi_closure *record; rcx rdx r8 r9 / xmm0-xmm3 = parameters 1-4 by
  *        position; [rsp] = return address, [rsp+8..+40) = shadow space, [rsp+40] = 5th parameter
  *   out: rax (and xmm0) = the result from frame.ret_int / frame.ret_fp
  * Preserves rbx rbp rdi rsi r12-r15 xmm6-xmm15, as Microsoft x64 requires. Caller pops. */
-CFFI_ASM_FUNC(cffi_x64_entry_win64)
+.macro WIN64_ENTRY name, frame
+CFFI_ASM_FUNC(\name)
         .cfi_startproc
         endbr64                                   /* landing pad for the thunk's indirect jmp */
         pushq   %rbp                              /* save the caller's frame pointer */
@@ -62,10 +67,19 @@ CFFI_ASM_FUNC(cffi_x64_entry_win64)
         movsd   %xmm1, X64_FRAME_FPR+8(%rsp)      /* fpr[1] = xmm1, parameter 2 */
         movsd   %xmm2, X64_FRAME_FPR+16(%rsp)     /* fpr[2] = xmm2, parameter 3 */
         movsd   %xmm3, X64_FRAME_FPR+24(%rsp)     /* fpr[3] = xmm3, parameter 4 */
-        movq    %r10, %rdi                        /* cffi_dispatch arg 1 (System V): the record */
-        movq    %rsp, %rsi                        /* arg 2: the frame */
+        movq    %rsp, %rsi                        /* arg 2 (System V): the frame */
         leaq    48(%rbp), %rdx                    /* arg 3: 5th parameter, above return address and shadow space */
+.if \frame
+        movq    X64_RECORD_HANDLER(%r10), %rax    /* the handler, before ctx: x86 keeps loads in order, so a
+                                                     call that sees the dead trap sees ctx = record */
+        movq    X64_RECORD_CTX(%r10), %rdi        /* arg 1: the handler's context */
+        movq    $0, X64_FRAME_RET_INT(%rsp)       /* a handler that stores no result returns 0 ... */
+        movq    $0, X64_FRAME_RET_FP(%rsp)        /* ... whichever register the result comes back in */
+        call    *%rax                             /* System V call of the frame handler; 16-aligned */
+.else
+        movq    %r10, %rdi                        /* cffi_dispatch arg 1 (System V): the record */
         call    cffi_dispatch                     /* System V call; stack is 16-aligned here */
+.endif
         movq    X64_FRAME_RET_INT+0(%rsp), %rax   /* integer result, widened to 64 bits */
         movq    X64_FRAME_RET_INT+8(%rsp), %rdx   /* second word (volatile in Microsoft x64 anyway) */
         movsd   X64_FRAME_RET_FP+0(%rsp), %xmm0   /* floating result */
@@ -89,6 +103,11 @@ CFFI_ASM_FUNC(cffi_x64_entry_win64)
         .cfi_def_cfa %rsp, 8                      /* CFA = rsp + 8: only the return address is left */
         ret                                       /* back to the closure's caller */
         .cfi_endproc
-CFFI_ASM_END(cffi_x64_entry_win64)
+CFFI_ASM_END(\name)
+.endm
+
+        WIN64_ENTRY cffi_x64_entry_win64, 0       /* generic closures */
+        WIN64_ENTRY cffi_x64_entry_win64_frame, 1 /* frame closures */
+
 
 CFFI_ASM_NOTES

@@ -16,6 +16,11 @@
 #define X64_FRAME_RET_FP 128 /* xmm0, xmm1 (low 64 bits) */
 #define X64_FRAME_SIZE 144   /* a multiple of 16 */
 
+/* Fields of the closure record (struct cffi_closure, internal.h) that frame entry stubs read;
+ * checked against the struct in abi_sysv.c. */
+#define X64_RECORD_HANDLER 16
+#define X64_RECORD_CTX 24
+
 #ifndef __ASSEMBLER__
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +43,8 @@ _Static_assert(X64_FRAME_SIZE % 16 == 0, "frame.h: keeps the stack 16-byte align
  * thunks with r10 = the closure record; they are not C functions, hence the char arrays. */
 extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_sysv[];
 extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_win64[];
+extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_sysv_frame[];
+extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_win64_frame[];
 __attribute__((visibility("hidden"), sysv_abi)) void cffi_x64_call_sysv(void *fn, void *frame,
                                                                         const void *stack,
                                                                         size_t stack_bytes);
