@@ -16,6 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where one parameter arrives in the closure's frame or stack area, and its type. */
+typedef struct cb_param {
+    uint16_t offset;
+    uint8_t on_stack;
+    uint8_t type; /* cffi_type */
+} cb_param;
+
 typedef struct cb_core {
     lua_State *L;              /* the state's main thread: never a coroutine */
     cffi_lua_state *S;
@@ -28,7 +35,8 @@ typedef struct cb_core {
     bool any_thread, once, called, released, str_args;
     uint8_t result, nparams;
     uint64_t defval;           /* the default result, result-type-sized at offset 0 */
-    uint8_t params[];
+    size_t ret_offset;         /* where the result slot value goes in the frame */
+    cb_param params[];
 } cb_core;
 
 typedef struct lcallback {
@@ -43,8 +51,8 @@ static void core_free(cb_core *k) {
     free(k);
 }
 
-static void write_default(const cb_core *k, void *ret) {
-    if (k->result != CFFI_T_VOID) memcpy(ret, &k->defval, cffi_type_size((cffi_type)k->result));
+static void write_default(const cb_core *k, void *frame) {
+    cffi_frame_set_result(k->sig, frame, &k->defval);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -73,11 +81,13 @@ static int msgh(lua_State *L) {
 /* The common argument types inline (unsigned and pointer ones too); the rest through the shared
  * converter. Inlined into the bridge: no call, no reload of nparams per argument. */
 static inline __attribute__((always_inline)) void push_args(lua_State *L, const cb_core *k,
-                                                            void *const *args) {
-    const uint8_t *params = k->params;
+                                                            const unsigned char *frame,
+                                                            const unsigned char *stack) {
+    const cb_param *params = k->params;
     for (unsigned i = 0, n = k->nparams; i < n; i++) {
-        const void *a = args[i];
-        switch (params[i]) {
+        cb_param p = params[i];
+        const void *a = (p.on_stack ? stack : frame) + p.offset;
+        switch (p.type) {
         case CFFI_T_INT32: lua_pushinteger(L, *(const int32_t *)a); break;
         case CFFI_T_UINT32: lua_pushinteger(L, *(const uint32_t *)a); break;
         case CFFI_T_INT64:
@@ -86,39 +96,49 @@ static inline __attribute__((always_inline)) void push_args(lua_State *L, const 
             break;
         case CFFI_T_PTR: lua_pushinteger(L, (lua_Integer)*(const uintptr_t *)a); break;
         case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)a); break;
-        default: cffi_lua_push(L, (cffi_type)params[i], a); break;
+        default: cffi_lua_push(L, (cffi_type)p.type, a); break;
         }
     }
 }
 
 /* The common result types without the general converter: an integer (not a float, not a
- * string) for an integer type, a number for double. Returns false to take the general path. */
-static inline bool fast_result(lua_State *L, const cb_core *k, void *ret) {
+ * string) for an integer type, a number for double, stored straight into the frame's result
+ * slot as its slot value (cffi.h). Returns false to take the general path. */
+static inline bool fast_result(lua_State *L, const cb_core *k, unsigned char *frame) {
+    unsigned char *slot = frame + k->ret_offset;
+    uint64_t v;
     switch (k->result) {
     case CFFI_T_INT32:
+        if (!lua_isinteger(L, -1)) return false;
+        v = (uint64_t)(int64_t)(int32_t)lua_tointeger(L, -1); /* modulo 2^32, sign-extended */
+        break;
     case CFFI_T_UINT32:
         if (!lua_isinteger(L, -1)) return false;
-        *(uint32_t *)ret = (uint32_t)lua_tointeger(L, -1); /* modulo 2^32, like a C cast */
-        return true;
+        v = (uint32_t)lua_tointeger(L, -1); /* modulo 2^32, zero-extended */
+        break;
     case CFFI_T_INT64:
     case CFFI_T_UINT64:
         if (!lua_isinteger(L, -1)) return false;
-        *(int64_t *)ret = (int64_t)lua_tointeger(L, -1);
-        return true;
-    case CFFI_T_DOUBLE:
+        v = (uint64_t)lua_tointeger(L, -1);
+        break;
+    case CFFI_T_DOUBLE: {
         if (lua_type(L, -1) != LUA_TNUMBER) return false;
-        *(double *)ret = lua_tonumber(L, -1);
-        return true;
+        double d = lua_tonumber(L, -1);
+        memcpy(&v, &d, sizeof v);
+        break;
+    }
     default: return false;
     }
+    memcpy(slot, &v, sizeof v);
+    return true;
 }
 
 typedef struct bridge_frame {
     cb_core *k;
-    void *ret;
-    void *const *args;
+    unsigned char *frame;      /* the closure's register frame: arguments and the result slot */
+    unsigned char *stack;      /* the caller's stack arguments */
     const char *cmsg;   /* a message from C (no Lua error object), or NULL */
-    bool done;          /* ret holds a result from on_error */
+    bool done;          /* the frame holds a result from on_error */
 } bridge_frame;
 
 /* Protected: push the function and the arguments and call. Used when converting an argument can
@@ -127,16 +147,19 @@ static int call_protected(lua_State *L) {
     bridge_frame *f = lua_touserdata(L, 1);
     luaL_checkstack(L, f->k->nparams + 2, "too many callback arguments");
     lua_rawgeti(L, LUA_REGISTRYINDEX, f->k->fnref);
-    push_args(L, f->k, f->args);
+    push_args(L, f->k, f->frame, f->stack);
     lua_call(L, f->k->nparams, 1);
     return 1;
 }
 
-/* The result at idx into ret. Returns NULL or what was expected. Never raises. */
-static const char *take_result(lua_State *L, cb_core *k, int idx, void *ret) {
+/* The result at idx into the frame's result slot (untouched on failure). Returns NULL or what
+ * was expected. Never raises. */
+static const char *take_result(lua_State *L, cb_core *k, int idx, unsigned char *frame) {
     cffi_type t = (cffi_type)k->result;
     if (t == CFFI_T_VOID) return NULL;
-    const char *expect = cffi_lua_tonative(L, k->S, idx, t, ret, true);
+    uint64_t value = 0;
+    const char *expect = cffi_lua_tonative(L, k->S, idx, t, &value, true);
+    if (!expect) cffi_frame_set_result(k->sig, frame, &value);
     if (!expect && lua_type(L, idx) == LUA_TSTRING) {
         /* The string must outlive this call: anchor it until the next call or the free. */
         if (k->strref == LUA_NOREF) return "pointer (the callback was freed during the call)";
@@ -182,7 +205,7 @@ static int error_path(lua_State *L) {
     lua_pushstring(L, msg);
     if (tb) lua_pushstring(L, tb); else lua_pushnil(L);
     lua_call(L, 2, 1);                 /* ..., on_error's result */
-    const char *expect = take_result(L, k, top + 1, f->ret);
+    const char *expect = take_result(L, k, top + 1, f->frame);
     if (expect)
         return luaL_error(L, "on_error returned a bad result (%s expected, got %s)",
                           cffi_sig_result_text(k->sig) ? cffi_sig_result_text(k->sig) : expect,
@@ -209,17 +232,18 @@ static void fail(lua_State *L, bridge_frame *f) {
                     tb ? "\n" : "");
         }
     }
-    if (!f->done) write_default(f->k, f->ret);
+    if (!f->done) write_default(f->k, f->frame);
 }
 
-static void bridge(void *ctx, void *ret, void *const *args) {
+static void bridge(void *ctx, void *frame_, void *stack_) {
+    unsigned char *frame = frame_, *stack = stack_;
     cb_core *k = ctx;
     int saved_errno = errno;
     if (!k->any_thread && !pthread_equal(pthread_self(), k->owner)) {
         /* Not a single touch of the Lua state from here. */
         fprintf(stderr, "cffi: called from a foreign thread (callback %s); returning the default\n",
                 cffi_sig_text(k->sig));
-        write_default(k, ret);
+        write_default(k, frame);
         errno = saved_errno;
         return;
     }
@@ -227,7 +251,7 @@ static void bridge(void *ctx, void *ret, void *const *args) {
     /* The stack's top on entry, to restore: found with lua_gettop on the paths that need it. A
      * clean call leaves exactly two values (handler and result) and pops them without it. */
     int base = -1;
-    bridge_frame f = {k, ret, args, NULL, false};
+    bridge_frame f = {k, frame, stack, NULL, false};
     k->depth++; /* keeps k alive if the Lua function frees its own callback */
     if (k->once && k->called) {
         base = lua_gettop(L);
@@ -247,15 +271,15 @@ static void bridge(void *ctx, void *ret, void *const *args) {
             st = lua_pcall(L, 1, 1, -3);                  /* the handler, below the two */
         } else {
             lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);  /* the function */
-            push_args(L, k, args);                        /* cannot raise: numbers and booleans */
+            push_args(L, k, frame, stack);                /* cannot raise: numbers and booleans */
             st = lua_pcall(L, k->nparams, 1, -(int)k->nparams - 2); /* result or error object */
         }
         if (st != LUA_OK) {
             base = lua_gettop(L) - 2;
             fail(L, &f);
-        } else if (k->result != CFFI_T_VOID && !fast_result(L, k, ret)) {
+        } else if (k->result != CFFI_T_VOID && !fast_result(L, k, frame)) {
             base = lua_gettop(L) - 2;
-            const char *expect = take_result(L, k, base + 2, ret);
+            const char *expect = take_result(L, k, base + 2, frame);
             if (expect) {
                 const char *spelled = cffi_sig_result_text(k->sig);
                 lua_pushfstring(L, "bad result (%s expected, got %s)", spelled ? spelled : expect,
@@ -487,7 +511,7 @@ static int l_wrap(lua_State *L) {
     cb->sig = s;
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
 
-    cb_core *k = malloc(sizeof *k + s->nparams);
+    cb_core *k = malloc(sizeof *k + s->nparams * sizeof k->params[0]);
     if (!k) return luaL_error(L, "wrap: not enough memory");
     memset(k, 0, sizeof *k);
     k->fnref = k->errref = k->strref = LUA_NOREF;
@@ -501,8 +525,11 @@ static int l_wrap(lua_State *L) {
     k->result = s->result;
     k->nparams = s->nparams;
     k->defval = defval;
+    k->ret_offset = cffi_sig_result_offset(s->sig);
     for (unsigned i = 0; i < s->nparams; i++) {
-        k->params[i] = s->params[i];
+        bool on_stack;
+        size_t offset = cffi_sig_arg_place(s->sig, i, &on_stack);
+        k->params[i] = (cb_param){(uint16_t)offset, on_stack, s->params[i]};
         if (s->params[i] == CFFI_T_CSTR) k->str_args = true;
     }
     lua_pushvalue(L, 1);
@@ -517,7 +544,7 @@ static int l_wrap(lua_State *L) {
     }
 
     cffi_closure *c = NULL;
-    cffi_status st = cffi_closure_new(s->sig, bridge, k, &c);
+    cffi_status st = cffi_closure_new_frame(s->sig, bridge, k, &c);
     if (st != CFFI_OK) {
         release(L, cb);
         if (st == CFFI_EUNSUPPORTED || st == CFFI_EINVAL)
