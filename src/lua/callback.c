@@ -96,6 +96,8 @@ static inline __attribute__((always_inline)) void push_args(lua_State *L, const 
             break;
         case CFFI_T_PTR: lua_pushinteger(L, (lua_Integer)*(const uintptr_t *)a); break;
         case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)a); break;
+        case CFFI_T_FLOAT: lua_pushnumber(L, *(const float *)a); break;
+        case CFFI_T_BOOL: lua_pushboolean(L, *(const uint8_t *)a != 0); break; /* any byte */
         default: cffi_lua_push(L, (cffi_type)p.type, a); break;
         }
     }
