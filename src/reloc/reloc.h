@@ -121,6 +121,23 @@ CFFI_HIDDEN cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool 
                                               size_t max_body, cffi_reloc_tail *out);
 CFFI_HIDDEN void cffi_reloc_tail_free(cffi_reloc_tail *t);
 
+/* The gate of an image made with CFFI_RELOC_ENTRY: the bytes right after its landing pad, which
+ * a thunk with a dead path (cffi_barefn_template.dead) switches between the image's own bytes and
+ * a short jump to a hop, a jump to a copy of the dead template's image. The gate is written in
+ * one naturally aligned store when the image starts at a multiple of CFFI_RELOC_GATE_LEN. */
+enum {
+    CFFI_RELOC_GATE_AT = 4,      /* offset of the gate: after the endbr64 / endbr32 */
+    CFFI_RELOC_GATE_LEN = 2,     /* bytes of the gate */
+    CFFI_RELOC_GATE_REACH = 128, /* a hop must start at most this far before the gate's end */
+    CFFI_RELOC_HOP_LEN = 5,      /* bytes of a hop */
+};
+
+/* The closed gate at gate_rx: a jump to the hop at hop_rx (within CFFI_RELOC_GATE_REACH). */
+CFFI_HIDDEN void cffi_reloc_gate_closed(const uint8_t *gate_rx, const uint8_t *hop_rx,
+                                        uint8_t out[CFFI_RELOC_GATE_LEN]);
+/* Write a hop to `to` at rw, the writable view of hop_rx (within 32-bit reach of `to`). */
+CFFI_HIDDEN void cffi_reloc_put_hop(uint8_t *rw, const uint8_t *hop_rx, const uint8_t *to);
+
 /* Decode one instruction at code (at most max bytes) and write "mnemonic operands" into text.
  * *ends_flow is set for an unconditional jmp or a ret. Returns its length, 0 if it does not
  * decode. */

@@ -1122,6 +1122,25 @@ cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Gates and hops (see CFFI_RELOC_GATE_AT in reloc.h): the same encodings in both modes.
+ */
+_Static_assert(CFFI_RELOC_GATE_AT == sizeof ENDBR64 && sizeof ENDBR64 == sizeof ENDBR32,
+               "the gate follows the entry's landing pad");
+
+void cffi_reloc_gate_closed(const uint8_t *gate_rx, const uint8_t *hop_rx,
+                            uint8_t out[CFFI_RELOC_GATE_LEN]) {
+    /* Modular arithmetic: the low byte is the displacement whichever way it goes. */
+    uintptr_t rel = (uintptr_t)hop_rx - (uintptr_t)(gate_rx + CFFI_RELOC_GATE_LEN);
+    out[0] = OP_JMP_SHORT; /* EB rel8: jmp hop */
+    out[1] = (uint8_t)rel; /* the caller keeps the hop within reach */
+}
+
+void cffi_reloc_put_hop(uint8_t *rw, const uint8_t *hop_rx, const uint8_t *to) {
+    *rw++ = OP_JMP_REL32; /* E9 rel32: jmp to */
+    put32(rw, (int32_t)(uint32_t)((uintptr_t)to - (uintptr_t)(hop_rx + CFFI_RELOC_HOP_LEN)));
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Description, for cffi_disasm.
  */
 size_t cffi_reloc_describe(const void *code, size_t max, char *text, size_t textlen,
