@@ -16,7 +16,18 @@
  * (written through the blocks' RW view, run through their RX view). A thunk's code and record stay
  * paired for the life of the process: a freed thunk's record switches to the template's trap
  * (which reports and returns zero) and joins its template's free list, and the pair is handed out
- * again, code untouched, only once CFFI_QUARANTINE later thunks of the template were freed.
+ * again only once CFFI_QUARANTINE later thunks of the template were freed.
+ *
+ * Freed thunks of a template whose code never reads the record's fn (CFFI_BAREFN_FN calls its
+ * handler by name) need more than the record switch. Such a template has a dead template
+ * (cffi_barefn_template.dead): the same signature, its body the plain call of the record's fn.
+ * Each thunk's slot holds, before its entry, a copy of the dead template's image with the same
+ * record and a hop to it; freeing the thunk closes its gate (the two bytes after the entry's
+ * endbr become a short jump to the hop), so that a call runs the dead copy from its own prologue
+ * and reaches the trap; a reuse opens the gate again. The dead copy cannot instead continue from
+ * the live copy's record load into the dead template's body: the two templates are compiled
+ * separately, and their prologues leave different frames (saved registers, stack adjustments,
+ * arguments already loaded) that each body expects.
  */
 #include "reloc/reloc.h"
 
@@ -29,6 +40,10 @@ struct cffi_barefn {
     cffi_barefn_rec rec; /* MUST be first: the thunk's code holds this address */
     cffi_barefn_template *tpl;
     void *code;          /* executable address of the thunk */
+    /* A template with a dead path: the gate through the slot's writable view, and its two
+     * settings, the live image's own bytes and the jump to the dead copy. gate_rw NULL: none. */
+    uint8_t *gate_rw;
+    uint8_t gate_open[CFFI_RELOC_GATE_LEN], gate_closed[CFFI_RELOC_GATE_LEN];
     bool dead;           /* freed (read by the report path, racing with nothing but a reuse) */
     struct cffi_barefn *next_free;
 };
@@ -45,14 +60,20 @@ typedef struct tpl_image {
     uintptr_t lo, hi;       /* the lowest and highest of their targets */
 } tpl_image;
 
-/* Per template, computed once (status != CFFI_OK caches a permanent failure). */
-typedef struct tpl_cache {
-    cffi_status status;
-    char msg[256];
+/* The two forms of one template function's image. */
+typedef struct tpl_forms {
     tpl_image far;      /* absolute references only, for copies anywhere (code NULL if the
                          * target has no such form) */
     tpl_image near;     /* rel32s into the program, for copies within their reach (code NULL:
                          * no such form) */
+} tpl_forms;
+
+/* Per template, computed once (status != CFFI_OK caches a permanent failure). */
+typedef struct tpl_cache {
+    cffi_status status;
+    char msg[256];
+    tpl_forms live;     /* the template's own code */
+    tpl_forms dead;     /* its dead template's (both code NULL: none) */
     cffi_barefn *free_head, *free_tail;
     size_t free_count;
 } tpl_cache;
@@ -127,7 +148,7 @@ static void image_free(tpl_image *img) {
     memset(img, 0, sizeof *img);
 }
 
-static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *blk, bool near,
+static cffi_status image_build(const void *code, const cffi_reloc_block *blk, bool near,
                                tpl_image *img, char *why, size_t whylen) {
     /* What follows the relocated prologue: the record load and the body run in place (or the
      * block's jump back into the template, if none of the body can be). */
@@ -137,7 +158,7 @@ static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *
     /* No path from the entry may reach into the block or its landing pad without going through
      * its start. */
     cffi_reloc_request rq = {
-        .src = t->code,
+        .src = code,
         .len = blk->prologue_len,
         .tail = tail.code,
         .tail_len = tail.len,
@@ -168,33 +189,58 @@ static cffi_status image_build(cffi_barefn_template *t, const cffi_reloc_block *
     return st;
 }
 
+static void forms_free(tpl_forms *f) {
+    image_free(&f->far);
+    image_free(&f->near);
+}
+
+/* The images of the template function at code, in every form its block allows. */
+static cffi_status forms_build(const void *code, tpl_forms *f, char *why, size_t whylen) {
+    cffi_reloc_block blk;
+    cffi_status st = cffi_reloc_find_block(code, TEMPLATE_SCAN_LIMIT, &blk, why, whylen);
+    if (st == CFFI_OK && blk.slot_size != sizeof(uintptr_t)) {
+        cffi_errorf(why, whylen, "record slots of %zu bytes", blk.slot_size);
+        st = CFFI_ERELOC;
+    }
+    if (st == CFFI_OK && blk.has_far) st = image_build(code, &blk, false, &f->far, why, whylen);
+    if (st == CFFI_OK && blk.near_len) st = image_build(code, &blk, true, &f->near, why, whylen);
+    if (st != CFFI_OK) forms_free(f);
+    return st;
+}
+
+/* Whether two templates have an image form in common: a thunk of a template with a dead path
+ * holds both images in one form. */
+static bool forms_common(const tpl_forms *a, const tpl_forms *b) {
+    return (a->near.code && b->near.code) || (a->far.code && b->far.code);
+}
+
 static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
     *out = NULL;
     tpl_cache *c = calloc(1, sizeof *c);
     if (!c) return CFFI_ENOMEM;
     char why[200] = "";
-    cffi_reloc_block blk;
-    cffi_status st = cffi_reloc_find_block(t->code, TEMPLATE_SCAN_LIMIT, &blk, why, sizeof why);
-    if (st == CFFI_OK && blk.slot_size != sizeof(uintptr_t)) {
-        cffi_errorf(why, sizeof why, "record slots of %zu bytes", blk.slot_size);
-        st = CFFI_ERELOC;
+    const char *part = "";
+    cffi_status st = forms_build(t->code, &c->live, why, sizeof why);
+    if (st == CFFI_OK && t->dead) {
+        part = " (its dead template)";
+        st = forms_build(t->dead, &c->dead, why, sizeof why);
+        if (st == CFFI_OK && !forms_common(&c->live, &c->dead)) {
+            cffi_errorf(why, sizeof why, "no image form common to both templates");
+            st = CFFI_ERELOC;
+        }
     }
-    if (st == CFFI_OK && blk.has_far) st = image_build(t, &blk, false, &c->far, why, sizeof why);
-    if (st == CFFI_OK && blk.near_len)
-        st = image_build(t, &blk, true, &c->near, why, sizeof why);
+    if (st != CFFI_OK) {
+        forms_free(&c->live);
+        forms_free(&c->dead);
+    }
     if (st == CFFI_ENOMEM) { /* transient: the next attempt starts over */
-        image_free(&c->far);
-        image_free(&c->near);
         free(c);
         return st;
     }
-    if (st != CFFI_OK) {
-        image_free(&c->far);
-        image_free(&c->near);
-    }
     c->status = st;
     if (st != CFFI_OK)
-        cffi_errorf(c->msg, sizeof c->msg, "template %s: %s", t->name ? t->name : "?", why);
+        cffi_errorf(c->msg, sizeof c->msg, "template %s%s: %s", t->name ? t->name : "?", part,
+                    why);
     *out = c;
     return st;
 }
@@ -278,22 +324,47 @@ static cffi_status arena_alloc_far(size_t size, uint8_t **rx, uint8_t **rw) {
     return arena_take(&far_arena, size, rx, rw);
 }
 
-/* A copy of the template's image for a new thunk whose record is rec: the near image where its
- * rel32s reach (anywhere, if it has none), else the far image anywhere. */
-static cffi_status place_copy(const tpl_cache *c, uintptr_t rec, uint8_t **code) {
-    uint8_t *rx = NULL, *rw = NULL;
-    const tpl_image *img = NULL;
-    cffi_status st = CFFI_ENOEXEC;
-    if (c->near.code) {
-        st = c->near.nfix ? arena_alloc_near(c->near.len, c->near.lo, c->near.hi, &rx, &rw)
-                          : arena_alloc_far(c->near.len, &rx, &rw);
-        if (st == CFFI_OK) img = &c->near;
+/* One thunk's slot: the template's image, and for a template with a dead path, before it, a copy
+ * of the dead template's image and the hop to that copy:
+ *
+ *   dead copy | hop | padding to SLOT_ALIGN | live copy (the entry, its gate after its endbr)
+ *
+ * The hop sits within SLOT_ALIGN + CFFI_RELOC_HOP_LEN bytes before the gate, well within the
+ * gate's short reach, however long the dead copy is. */
+typedef struct slot_plan {
+    const tpl_image *live, *dead; /* dead NULL: no dead path */
+    size_t hop_at, live_at, size;
+} slot_plan;
+_Static_assert(SLOT_ALIGN + CFFI_RELOC_HOP_LEN + CFFI_RELOC_GATE_AT + CFFI_RELOC_GATE_LEN <=
+                   CFFI_RELOC_GATE_REACH, "the gate reaches the hop");
+_Static_assert(SLOT_ALIGN % CFFI_RELOC_GATE_LEN == 0 &&
+                   CFFI_RELOC_GATE_AT % CFFI_RELOC_GATE_LEN == 0,
+               "the gate is naturally aligned: one store writes it");
+
+static slot_plan plan_slot(const tpl_image *live, const tpl_image *dead) {
+    slot_plan p = {live, dead, 0, 0, 0};
+    if (dead) {
+        p.hop_at = dead->len;
+        p.live_at = slot_round(dead->len + CFFI_RELOC_HOP_LEN);
     }
-    if (st != CFFI_OK && c->far.code) {
-        st = arena_alloc_far(c->far.len, &rx, &rw);
-        if (st == CFFI_OK) img = &c->far;
+    p.size = p.live_at + live->len;
+    return p;
+}
+
+/* Space for the plan's slot: near both images' rel32 targets if they have any, else anywhere. */
+static cffi_status plan_alloc(const slot_plan *p, uint8_t **rx, uint8_t **rw) {
+    size_t nfix = p->live->nfix + (p->dead ? p->dead->nfix : 0);
+    if (!nfix) return arena_alloc_far(p->size, rx, rw);
+    uintptr_t lo = p->live->lo, hi = p->live->hi;
+    if (p->dead && p->dead->nfix) {
+        if (p->dead->lo < lo) lo = p->dead->lo;
+        if (p->dead->hi > hi) hi = p->dead->hi;
     }
-    if (st != CFFI_OK) return st;
+    return arena_alloc_near(p->size, lo, hi, rx, rw);
+}
+
+/* The image at rx (written through rw) with its record's address and its displacements. */
+static void image_write(const tpl_image *img, uint8_t *rx, uint8_t *rw, uintptr_t rec) {
     memcpy(rw, img->code, img->len);
     memcpy(rw + img->record_at, &rec, sizeof rec);
     for (size_t i = 0; i < img->nfix; i++) {
@@ -301,9 +372,52 @@ static cffi_status place_copy(const tpl_cache *c, uintptr_t rec, uint8_t **code)
         int32_t rel = (int32_t)(uint32_t)((uintptr_t)f->target - (uintptr_t)(rx + f->from));
         memcpy(rw + f->at, &rel, sizeof rel);
     }
-    cffi_jit_block_flush(rx, img->len);
-    *code = rx;
+}
+
+/* Fill the slot at rx (rw) for the thunk b; its gate starts open. */
+static void slot_write(const slot_plan *p, uint8_t *rx, uint8_t *rw, cffi_barefn *b) {
+    uintptr_t rec = (uintptr_t)&b->rec;
+    uint8_t *entry = rx + p->live_at;
+    image_write(p->live, entry, rw + p->live_at, rec);
+    b->code = entry;
+    b->gate_rw = NULL;
+    if (p->dead) {
+        image_write(p->dead, rx, rw, rec);
+        cffi_reloc_put_hop(rw + p->hop_at, rx + p->hop_at, rx);
+        b->gate_rw = rw + p->live_at + CFFI_RELOC_GATE_AT;
+        memcpy(b->gate_open, b->gate_rw, sizeof b->gate_open);
+        cffi_reloc_gate_closed(entry + CFFI_RELOC_GATE_AT, rx + p->hop_at, b->gate_closed);
+    }
+    cffi_jit_block_flush(rx, p->size);
+}
+
+/* Code for a new thunk b: the near images where their rel32s reach (anywhere, if they have
+ * none), else the far images anywhere. */
+static cffi_status place_copy(const tpl_cache *c, bool has_dead, cffi_barefn *b) {
+    uint8_t *rx = NULL, *rw = NULL;
+    slot_plan p = {0};
+    cffi_status st = CFFI_ENOEXEC;
+    if (c->live.near.code && (!has_dead || c->dead.near.code)) {
+        p = plan_slot(&c->live.near, has_dead ? &c->dead.near : NULL);
+        st = plan_alloc(&p, &rx, &rw);
+    }
+    if (st != CFFI_OK && c->live.far.code && (!has_dead || c->dead.far.code)) {
+        p = plan_slot(&c->live.far, has_dead ? &c->dead.far : NULL);
+        st = arena_alloc_far(p.size, &rx, &rw);
+    }
+    if (st != CFFI_OK) return st;
+    slot_write(&p, rx, rw, b);
     return CFFI_OK;
+}
+
+/* Set a thunk's gate: one naturally aligned store, so that instruction fetch on another thread
+ * sees the old two bytes or the new ones, never one of each. */
+static void gate_set(cffi_barefn *b, const uint8_t bytes[CFFI_RELOC_GATE_LEN]) {
+    uint16_t v;
+    _Static_assert(sizeof v == CFFI_RELOC_GATE_LEN, "the gate is one 16-bit store");
+    memcpy(&v, bytes, sizeof v);
+    __atomic_store_n((uint16_t *)(void *)b->gate_rw, v, __ATOMIC_RELEASE);
+    cffi_jit_block_flush((uint8_t *)b->code + CFFI_RELOC_GATE_AT, CFFI_RELOC_GATE_LEN);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -336,8 +450,10 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     }
 
     cffi_barefn *b;
-    if (c->free_count > CFFI_QUARANTINE) {
-        /* Out of quarantine: record and code are reused together, the code as it is. */
+    bool reused = c->free_count > CFFI_QUARANTINE;
+    if (reused) {
+        /* Out of quarantine: record and code are reused together; the gate, if any, opens below,
+         * once the record is the new thunk's. */
         b = c->free_head;
         c->free_head = b->next_free;
         if (!c->free_head) c->free_tail = NULL;
@@ -349,14 +465,12 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
             pthread_mutex_unlock(&barefn_lock);
             return fail(CFFI_ENOMEM, NULL, errbuf, errlen);
         }
-        uint8_t *rx;
-        cffi_status st = place_copy(c, (uintptr_t)&b->rec, &rx);
+        cffi_status st = place_copy(c, t->dead != NULL, b);
         if (st != CFFI_OK) {
             pthread_mutex_unlock(&barefn_lock);
             free(b);
             return fail(st, "no executable memory for the thunk", errbuf, errlen);
         }
-        b->code = rx;
         b->tpl = t;
     }
     b->rec.ctx = ctx;
@@ -364,6 +478,9 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     __atomic_store_n(&b->rec.state, 0u, __ATOMIC_RELAXED);
     __atomic_store_n(&b->dead, false, __ATOMIC_RELAXED);
     __atomic_store_n(&b->rec.fn, fn, __ATOMIC_RELEASE);
+    /* A reused thunk with a dead path: a call until the gate opens runs the dead copy, which now
+     * calls the new fn with the new ctx, as the live copy will. */
+    if (reused && b->gate_rw) gate_set(b, b->gate_open);
     pthread_mutex_unlock(&barefn_lock);
     last_error[0] = '\0';
     *out = b;
@@ -380,6 +497,12 @@ void cffi_barefn_free(cffi_barefn *b) {
     if (!b) return;
     pthread_mutex_lock(&barefn_lock);
     if (!b->dead) {
+        /* Close the gate first: from here on a call runs the dead copy, which calls the record's
+         * fn, so it runs the handler as before until the record switches to the trap below. A
+         * call that passed the gate before it closed runs the live copy on (a freeing that races
+         * a call is the caller's race): it may see the record below half switched, and one that
+         * has just run a first instruction of one byte resumes in the middle of the jump. */
+        if (b->gate_rw) gate_set(b, b->gate_closed);
         /* The trap gets the record as its context, so it can name the thunk. */
         b->rec.ctx = &b->rec;
         __atomic_store_n(&b->rec.state, 0u, __ATOMIC_RELAXED);

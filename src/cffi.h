@@ -309,13 +309,17 @@ typedef enum cffi_barefn_event {
 
 /* A template: static in the program that expands CFFI_BAREFN. code must start with the function's
  * prologue and contain CFFI_BAREFN_RECORD before any other use of the record. trap has the type
- * RET (*)(void *record, PARAMS): it reports CFFI_BAREFN_EV_FREED for the record and returns 0. */
+ * RET (*)(void *record, PARAMS): it reports CFFI_BAREFN_EV_FREED for the record and returns 0.
+ * dead is NULL, or, for a template whose code never reads the record's fn (CFFI_BAREFN_FN), a
+ * second template of the same signature and convention, built the same way, whose body calls the
+ * record's fn: a freed thunk's code is switched to a copy of it, so that the trap runs. */
 typedef struct cffi_barefn_template {
     const void *code;
     void *trap;
     const char *name;
     cffi_barefn_kind kind;
-    void *cache; /* owned by the library: the relocated image, computed once */
+    void *cache; /* owned by the library: the relocated images, computed once */
+    const void *dead;
 } cffi_barefn_template;
 
 /* A new thunk of template t calling fn(ctx, ...). On failure *out is NULL; CFFI_ERELOC and
@@ -474,9 +478,26 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
         return ((NAME##_fn)cffi__r->fn) CALLARGS;                                                 \
     return BOUND CALLARGS;
 
+/* A template function FUNC: the record block, then BODY. */
+#define CFFI__BAREFN_TEMPLATE(FUNC, CONV, RET, PARAMS, NAME, CALLARGS, BODY, BOUND)               \
+    static CFFI__BAREFN_NOIPA RET CFFI_CONV_ATTR_##CONV FUNC PARAMS {                             \
+        cffi_barefn_rec *cffi__r;                                                                 \
+        CFFI_BAREFN_RECORD(cffi__r);                                                              \
+        BODY(NAME, RET, CALLARGS, BOUND)                                                          \
+    }
+
+/* The dead template (cffi_barefn_template.dead) that a bound NAME's freed thunks run, and its
+ * address; the other flavours read the record's fn on every call and have none. */
+#define CFFI__BAREFN_DEAD_DEFINE(NAME, CONV, RET, PARAMS, CALLARGS)                               \
+    CFFI__BAREFN_TEMPLATE(NAME##__dead, CONV, RET, PARAMS, NAME, CALLARGS,                        \
+                          CFFI__BAREFN_BODY_PLAIN, 0)
+#define CFFI__BAREFN_DEAD_CODE(NAME) (const void *)NAME##__dead
+#define CFFI__BAREFN_NO_DEAD_DEFINE(NAME, CONV, RET, PARAMS, CALLARGS)
+#define CFFI__BAREFN_NO_DEAD_CODE(NAME) 0
+
 /* `return (void)expr;` is how one body serves void and non-void results: a GNU extension that
- * -Wpedantic would flag, hence the pragmas. */
-#define CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, FNPARAMS, CALLARGS, BODY, KIND, BOUND)       \
+ * -Wpedantic would flag, hence the pragmas. DEAD is CFFI__BAREFN_DEAD or CFFI__BAREFN_NO_DEAD. */
+#define CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, FNPARAMS, CALLARGS, BODY, KIND, BOUND, DEAD) \
     _Pragma("GCC diagnostic push")                                                                \
     _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                              \
     _Pragma("GCC diagnostic ignored \"-Wunused-parameter\"")                                      \
@@ -486,13 +507,11 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
         cffi_barefn_report((cffi_barefn_rec *)cffi__ctx, CFFI_BAREFN_EV_FREED);                   \
         return (RET)0;                                                                            \
     }                                                                                             \
-    static CFFI__BAREFN_NOIPA RET CFFI_CONV_ATTR_##CONV NAME##__template PARAMS {                 \
-        cffi_barefn_rec *cffi__r;                                                                 \
-        CFFI_BAREFN_RECORD(cffi__r);                                                              \
-        BODY(NAME, RET, CALLARGS, BOUND)                                                          \
-    }                                                                                             \
+    CFFI__BAREFN_TEMPLATE(NAME##__template, CONV, RET, PARAMS, NAME, CALLARGS, BODY, BOUND)       \
+    DEAD##_DEFINE(NAME, CONV, RET, PARAMS, CALLARGS)                                              \
     static cffi_barefn_template NAME##__tdesc __attribute__((unused)) = {                        \
-        (const void *)NAME##__template, (void *)NAME##__trap, #NAME, KIND, 0};                    \
+        (const void *)NAME##__template, (void *)NAME##__trap, #NAME, KIND, 0,                     \
+        DEAD##_CODE(NAME)};                                                                       \
     __attribute__((unused)) static inline NAME##_bare NAME##_code(const cffi_barefn *b) {        \
         return (NAME##_bare)cffi_barefn_code(b);                                                  \
     }                                                                                             \
@@ -511,39 +530,44 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
         return cffi_barefn_new(&NAME##__tdesc, (void *)cffi__fn, ctx, out);                       \
     }
 
-#define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND, BOUND)                          \
+#define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND, BOUND, DEAD)                    \
     CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, (void *cffi__ctx, CFFI__UNPAREN PARAMS),        \
-                        (cffi__r->ctx, CFFI__UNPAREN ARGS), BODY, KIND, BOUND)
-#define CFFI__BAREFN_0(NAME, CONV, RET, BODY, KIND, BOUND)                                        \
+                        (cffi__r->ctx, CFFI__UNPAREN ARGS), BODY, KIND, BOUND, DEAD)
+#define CFFI__BAREFN_0(NAME, CONV, RET, BODY, KIND, BOUND, DEAD)                                  \
     CFFI__BAREFN_DEFINE(NAME, CONV, RET, (void), (void *cffi__ctx), (cffi__r->ctx), BODY, KIND,  \
-                        BOUND)
+                        BOUND, DEAD)
 
 #define CFFI_BAREFN(NAME, CONV, RET, PARAMS, ARGS)                                                \
     CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_PLAIN,                        \
-                   CFFI_BAREFN_KIND_PLAIN, 0)                                                     \
+                   CFFI_BAREFN_KIND_PLAIN, 0, CFFI__BAREFN_NO_DEAD)                               \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN_MUT(NAME, CONV, RET, PARAMS, ARGS)                                            \
-    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0) \
+    CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0, \
+                   CFFI__BAREFN_NO_DEAD)                                                          \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN_ONCE(NAME, CONV, RET, PARAMS, ARGS)                                           \
     CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE,  \
-                   0)                                                                             \
+                   0, CFFI__BAREFN_NO_DEAD)                                                       \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN_FN(NAME, CONV, RET, PARAMS, ARGS, FN)                                         \
     CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, CFFI__BAREFN_BODY_FN, CFFI_BAREFN_KIND_PLAIN,   \
-                   FN)                                                                            \
+                   FN, CFFI__BAREFN_DEAD)                                                         \
     CFFI__BAREFN_NEW_BOUND(NAME, FN)
 #define CFFI_BAREFN0(NAME, CONV, RET)                                                             \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN, 0)          \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_PLAIN, CFFI_BAREFN_KIND_PLAIN, 0,           \
+                   CFFI__BAREFN_NO_DEAD)                                                          \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN0_MUT(NAME, CONV, RET)                                                         \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0)              \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_MUT, CFFI_BAREFN_KIND_MUT, 0,               \
+                   CFFI__BAREFN_NO_DEAD)                                                          \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN0_ONCE(NAME, CONV, RET)                                                        \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE, 0)            \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_ONCE, CFFI_BAREFN_KIND_ONCE, 0,             \
+                   CFFI__BAREFN_NO_DEAD)                                                          \
     CFFI__BAREFN_NEW(NAME)
 #define CFFI_BAREFN0_FN(NAME, CONV, RET, FN)                                                      \
-    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_FN, CFFI_BAREFN_KIND_PLAIN, FN)            \
+    CFFI__BAREFN_0(NAME, CONV, RET, CFFI__BAREFN_BODY_FN, CFFI_BAREFN_KIND_PLAIN, FN,             \
+                   CFFI__BAREFN_DEAD)                                                             \
     CFFI__BAREFN_NEW_BOUND(NAME, FN)
 
 /* ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ static int trap2(void *ctx, int a, int b) {
     cffi_barefn_report(ctx, CFFI_BAREFN_EV_FREED);
     return 0;
 }
-#define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0}
+#define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0, NULL}
 
 /* ---- globals the prologues touch (not static: the compiler may not assume their values) */
 volatile int g_flag = 1;
@@ -224,7 +224,7 @@ static cffi_barefn_template d_calls = DESC(tpl_calls), d_forms = DESC(tpl_forms)
                             d_callpop = DESC(tpl_callpop), d_escape = DESC(tpl_escape),
                             d_straight = DESC(tpl_straight), d_stop = DESC(tpl_stop);
 static cffi_barefn_template d_var = {(const void *)tpl_var, (void *)trapv, "tpl_var",
-                                     CFFI_BAREFN_KIND_PLAIN, 0};
+                                     CFFI_BAREFN_KIND_PLAIN, 0, NULL};
 
 typedef int (*bare2)(int, int);
 

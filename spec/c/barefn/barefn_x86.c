@@ -76,7 +76,7 @@ static int trap2(void *ctx, int a, int b) {
     cffi_barefn_report(ctx, CFFI_BAREFN_EV_FREED);
     return 0;
 }
-#define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0}
+#define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0, NULL}
 volatile int g_seen;
 __attribute__((noinline)) void note(int x) { g_seen += x; }
 __attribute__((used)) const int x86_table[4] = {5, 6, 7, 8};
