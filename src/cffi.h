@@ -471,12 +471,10 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
         return (RET)0;                                                                            \
     }                                                                                             \
     return ((NAME##_fn)cffi__r->fn) CALLARGS;
-/* Handler bound at compile time: called by name (so the compiler may inline it) as long as the
- * record still names it; a freed thunk's record names the trap, which then runs instead. */
-#define CFFI__BAREFN_BODY_FN(NAME, RET, CALLARGS, BOUND)                                          \
-    if (__builtin_expect(cffi__r->fn != (void *)BOUND, 0))                                        \
-        return ((NAME##_fn)cffi__r->fn) CALLARGS;                                                 \
-    return BOUND CALLARGS;
+/* Handler bound at compile time: called by name, so the compiler may inline it, and nothing on the
+ * way checks for a freed thunk. Freeing one switches its code to a copy of the dead template
+ * below, which calls the record's fn like CFFI_BAREFN: the trap, once freed. */
+#define CFFI__BAREFN_BODY_FN(NAME, RET, CALLARGS, BOUND) return BOUND CALLARGS;
 
 /* A template function FUNC: the record block, then BODY. */
 #define CFFI__BAREFN_TEMPLATE(FUNC, CONV, RET, PARAMS, NAME, CALLARGS, BODY, BOUND)               \
