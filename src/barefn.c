@@ -36,6 +36,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define BAREFN_HAVE_VALGRIND_H 1
+#endif
+#endif
+
 struct cffi_barefn {
     cffi_barefn_rec rec; /* MUST be first: the thunk's code holds this address */
     cffi_barefn_template *tpl;
@@ -410,6 +417,17 @@ static cffi_status place_copy(const tpl_cache *c, bool has_dead, cffi_barefn *b)
     return CFFI_OK;
 }
 
+/* Valgrind translates code once and does not see code in a file mapping (the dual-mapped memory
+ * file) change: the gate is the only code written after it may have run, so its translation is
+ * dropped there. The request is a few instructions that do nothing outside valgrind. */
+static void forget_translations(const void *code, size_t len) {
+#ifdef BAREFN_HAVE_VALGRIND_H
+    VALGRIND_DISCARD_TRANSLATIONS(code, len);
+#else
+    (void)code, (void)len;
+#endif
+}
+
 /* Set a thunk's gate: one naturally aligned store, so that instruction fetch on another thread
  * sees the old two bytes or the new ones, never one of each. */
 static void gate_set(cffi_barefn *b, const uint8_t bytes[CFFI_RELOC_GATE_LEN]) {
@@ -417,7 +435,9 @@ static void gate_set(cffi_barefn *b, const uint8_t bytes[CFFI_RELOC_GATE_LEN]) {
     _Static_assert(sizeof v == CFFI_RELOC_GATE_LEN, "the gate is one 16-bit store");
     memcpy(&v, bytes, sizeof v);
     __atomic_store_n((uint16_t *)(void *)b->gate_rw, v, __ATOMIC_RELEASE);
-    cffi_jit_block_flush((uint8_t *)b->code + CFFI_RELOC_GATE_AT, CFFI_RELOC_GATE_LEN);
+    uint8_t *gate = (uint8_t *)b->code + CFFI_RELOC_GATE_AT;
+    cffi_jit_block_flush(gate, CFFI_RELOC_GATE_LEN);
+    forget_translations(gate, CFFI_RELOC_GATE_LEN);
 }
 
 /* ---------------------------------------------------------------------------------------------
