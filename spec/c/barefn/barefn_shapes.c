@@ -5,7 +5,8 @@
  * some from the stack), mixed classes under win64's shared slots. Each handler checks every
  * argument and the caller checks every result. Also: the BareFnMut and BareFnOnce rules, calls
  * through freed thunks (for each flavour), handlers bound at compile time (CFFI_BAREFN_FN,
- * CFFI_BAREFN0_FN), the report hook and its default, NAME_static,
+ * CFFI_BAREFN0_FN: no check of the record on the call path, a freed one switched to its dead
+ * copy, reused after the quarantine), the report hook and its default, NAME_static,
  * invalid arguments, cffi_disasm of a thunk, and that copies run the template's body in place.
  *
  * Built many times (spec/c/barefn.cmake): gcc and clang, each at -O0/-O2/-O3/-Os, with and without
@@ -442,9 +443,117 @@ static void test_in_place(void) {
     REQUIRE(t_mut_new(h_mut, &k, &t) == CFFI_OK); /* calls fn, then stores: stops at the call */
     check_in_place(&t_mut__tdesc, t, false);
     cffi_barefn_free(t);
-    REQUIRE(t_bound_new(&k, &t) == CFFI_OK); /* the mismatch path stays in the template */
-    check_in_place(&t_bound__tdesc, t, false);
+    REQUIRE(t_bound_new(&k, &t) == CFFI_OK); /* the handler inlined: straight through */
+    check_in_place(&t_bound__tdesc, t, TAIL_CALLS);
     cffi_barefn_free(t);
+}
+
+/* A freed bound thunk reports on every call through the quarantine; then its address comes back
+ * with the new context, and its code as it was before the free. */
+static double h_scale(void *ctx, double x, int k) { return *(double *)ctx * x + k; }
+CFFI_BAREFN_FN(t_scale, win64, double, (double x, int k), (x, k), h_scale)
+
+static void test_bound_reuse(void) {
+    cffi_set_barefn_hook(count_hook);
+    memset(hook_events, 0, sizeof hook_events);
+    double k1 = 2, k2 = -3;
+    cffi_barefn *t, *u;
+    REQUIRE(t_scale_new(&k1, &t) == CFFI_OK);
+    t_scale_bare f = t_scale_code(t);
+    char live[4096], now[4096];
+    cffi_disasm((const void *)f, 512, live, sizeof live);
+    CHECK(f(1.5, 1) == 4.0);
+    cffi_barefn_free(t);
+    int wrong = 0;
+    for (int i = 0; i < 1000; i++) wrong += f(1.5, 1) != 0.0;
+    CHECK(wrong == 0 && hook_events[CFFI_BAREFN_EV_FREED] == 1000 && hook_last == t);
+    /* t is the only freed thunk of its template: CFFI_QUARANTINE more before it comes back. */
+    int fresh = 0;
+    for (int i = 0; i < CFFI_QUARANTINE; i++) {
+        REQUIRE(t_scale_new(&k2, &u) == CFFI_OK);
+        fresh += u != t && t_scale_code(u)(1.5, 1) == -3.5;
+        cffi_barefn_free(u);
+    }
+    CHECK(fresh == CFFI_QUARANTINE);
+    CHECK(f(1.5, 1) == 0.0 && hook_events[CFFI_BAREFN_EV_FREED] == 1001 && hook_last == t);
+    REQUIRE(t_scale_new(&k2, &u) == CFFI_OK);
+    CHECK(u == t && t_scale_code(u) == f);
+    CHECK(f(1.5, 1) == -3.5 && f(0.5, 0) == -1.5);
+    cffi_disasm((const void *)f, 512, now, sizeof now);
+    CHECK_MSG(strcmp(live, now) == 0, "reused code differs:\n%s\nwas:\n%s", now, live);
+    cffi_barefn_free(u);
+    CHECK(f(1.5, 1) == 0.0 && hook_events[CFFI_BAREFN_EV_FREED] == 1002);
+    cffi_set_barefn_hook(NULL);
+}
+
+/* The mnemonic of each line of a cffi_disasm listing, in turn: *at moves to the next line. */
+static bool next_mnemonic(const char **at, char *mn, size_t len) {
+    const char *colon = strstr(*at, ": ");
+    if (!colon) return false;
+    const char *m = colon + 2;
+    size_t n = strcspn(m, " \n");
+    snprintf(mn, len, "%.*s", (int)n, m);
+    const char *nl = strchr(m, '\n');
+    *at = nl ? nl + 1 : m + strlen(m);
+    return true;
+}
+
+/* Instructions in the listing that test something: cmp, test, conditional jumps. */
+static int tests_in(const char *text) {
+    int n = 0;
+    char mn[32];
+    for (const char *at = text; next_mnemonic(&at, mn, sizeof mn);)
+        n += strcmp(mn, "cmp") == 0 || strcmp(mn, "test") == 0 ||
+             (mn[0] == 'j' && strcmp(mn, "jmp") != 0);
+    return n;
+}
+
+static int lines_in(const char *text) {
+    int n = 0;
+    for (const char *c = text; *c; c++) n += *c == '\n';
+    return n;
+}
+
+/* A bound handler that ignores its context, and no overflow check under UBSan. */
+static int h_sum(void *ctx, int a, int b) {
+    (void)ctx;
+    return (int)((unsigned)a + (unsigned)b);
+}
+CFFI_BAREFN_FN(t_sum, C, int, (int a, int b), (a, b), h_sum)
+
+#if !defined(__SSP_ALL__) && !defined(__SSP_STRONG__) && !defined(CFFI_TEST_SANITIZED)
+#define NO_CHECKS_ADDED true /* no canary test, no sanitizer test in the copy */
+#else
+#define NO_CHECKS_ADDED false
+#endif
+
+/* The live copy of a bound thunk runs the handler and nothing more: the record's fn is neither
+ * read nor compared on the way. Freed, its entry jumps out to the dead copy just before it. */
+static void test_bound_shape(void) {
+    cffi_barefn *t;
+    REQUIRE(t_sum_new(NULL, &t) == CFFI_OK);
+    t_sum_bare f = t_sum_code(t);
+    CHECK(f(2, 3) == 5);
+    char text[4096];
+    cffi_disasm((const void *)f, 512, text, sizeof text);
+    CHECK_MSG(strstr(text, "qword ptr [rax]") == NULL, "the record's fn is read:\n%s", text);
+    CHECK_MSG(!NO_CHECKS_ADDED || tests_in(text) == 0, "the copy tests something:\n%s", text);
+    /* Straight through to the handler's ret: nothing left in the template. */
+    size_t len = strlen(text);
+    CHECK_MSG(!TAIL_CALLS || (len > 6 && strcmp(text + len - 6, ": ret\n") == 0),
+              "does not end in ret:\n%s", text);
+
+    cffi_set_barefn_hook(count_hook);
+    memset(hook_events, 0, sizeof hook_events);
+    cffi_barefn_free(t);
+    CHECK(f(2, 3) == 0 && hook_events[CFFI_BAREFN_EV_FREED] == 1 && hook_last == t);
+    cffi_set_barefn_hook(NULL);
+    cffi_disasm((const void *)f, 512, text, sizeof text);
+    const char *jmp = strstr(text, ": jmp 0x");
+    uintptr_t to = jmp ? (uintptr_t)strtoull(jmp + 6, NULL, 16) : 0;
+    CHECK_MSG(lines_in(text) == 2 && strstr(text, ": endbr64\n") && jmp &&
+                  to < (uintptr_t)f && (uintptr_t)f - to < CFFI_RELOC_GATE_REACH,
+              "freed entry:\n%s", text);
 }
 
 int main(void) {
@@ -452,7 +561,9 @@ int main(void) {
     test_in_place();
     test_flavours();
     test_bound();
+    test_bound_shape();
     test_disasm();
+    test_bound_reuse(); /* last: its thousands of thunks may use up the memory near the program */
     CHECK(bad_args == 0);
     return CHECK_DONE();
 }

@@ -1,7 +1,9 @@
 /*
  * barefn_x86.c - typed thunks on x86-32: the four conventions (cdecl, stdcall, fastcall,
  * thiscall) with integer, 64-bit, float and double parameters and results, the flavours, bound
- * handlers, freed thunks, and the PC-materialising idioms of 32-bit PIC code in a prologue
+ * handlers (freed: the dead copy pops what the convention says and leaves the x87 stack as a
+ * call would; reused after the quarantine; no check of the record on the live path), freed
+ * thunks, and the PC-materialising idioms of 32-bit PIC code in a prologue
  * (call next; pop, __x86.get_pc_thunk) plus a call out of the prologue, relocated; a call into
  * the prologue refused with the instruction named; a body run in place (the PC idiom in it, a
  * cold path left in the template, a call the copy stops before). Built as the same gcc/clang x
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "x86/x86_support.h" /* x87_depth */
 
 static int ctx_tag;
 static int bad;
@@ -62,6 +65,9 @@ static int h_once(void *ctx, int x) { return *(int *)ctx + x; }
 static int h_bound(void *ctx, int a, int b) { return *(int *)ctx + a - b; }
 CFFI_BAREFN_FN(x_bound, stdcall, int, (int a, int b), (a, b), h_bound)
 CFFI_BAREFN_FN(x_bound_f, fastcall, int, (int a, int b), (a, b), h_bound)
+CFFI_BAREFN_FN(x_bound_c, cdecl, int, (int a, int b), (a, b), h_bound)
+CFFI_BAREFN_FN(x_bound_t, thiscall, int, (int a, int b), (a, b), h_bound)
+CFFI_BAREFN_FN(x_bound_d, stdcall, double, (double x), (x), h_d)
 
 static int events[4];
 static void hook(const cffi_barefn *b, const char *name, cffi_barefn_event ev) {
@@ -213,6 +219,141 @@ static void test_body(void) {
 }
 typedef int (*bare2)(int, int);
 
+/* int32_t call_popped2(void *fn, int32_t ecx, int32_t edx, int32_t w0, int32_t w1,
+ *                      int32_t *result) - calls fn with ECX and EDX set and the words w0 (on
+ * top) and w1 pushed, stores EAX in *result and returns the bytes fn popped off the stack. In
+ * assembly, so that the count does not depend on how a compiler tracks ESP. */
+int32_t call_popped2(void *fn, int32_t ecx, int32_t edx, int32_t w0, int32_t w1, int32_t *result);
+__asm__(".pushsection .text\n"
+        ".p2align 4\n"
+        "call_popped2:\n"
+        "    pushl %esi\n"          /* callee-saved: holds ESP before the pushes */
+        "    movl %esp, %esi\n"     /* esi+8 fn, +12 ecx, +16 edx, +20 w0, +24 w1, +28 result */
+        "    pushl 24(%esi)\n"      /* w1 */
+        "    pushl 20(%esi)\n"      /* w0, the first stack argument */
+        "    movl 12(%esi), %ecx\n" /* ecx (fastcall, thiscall) */
+        "    movl 16(%esi), %edx\n" /* edx (fastcall) */
+        "    call *8(%esi)\n"       /* fn */
+        "    movl 28(%esi), %ecx\n" /* ecx = result pointer */
+        "    movl %eax, (%ecx)\n"   /* *result = eax */
+        "    movl %esp, %eax\n"     /* eax = esp after the call ... */
+        "    subl %esi, %eax\n"     /* ... - esp before the pushes = popped - 8 */
+        "    addl $8, %eax\n"       /* = bytes the callee popped */
+        "    movl %esi, %esp\n"     /* drop the words, whoever popped */
+        "    popl %esi\n"           /* restore esi */
+        "    ret\n"
+        ".popsection\n");
+
+/* One call of an int(int a, int b) thunk of convention conv through call_popped2: its result,
+ * and in *popped the bytes it popped. */
+enum conv { CONV_CDECL, CONV_STDCALL, CONV_FASTCALL, CONV_THISCALL };
+static int32_t call_conv(enum conv conv, const void *fn, int a, int b, int32_t *popped) {
+    int32_t r = -1;
+    void *f = (void *)(uintptr_t)fn;
+    switch (conv) {
+    case CONV_CDECL:
+    case CONV_STDCALL: *popped = call_popped2(f, 0, 0, a, b, &r); break;
+    case CONV_FASTCALL: *popped = call_popped2(f, a, b, 0, 0, &r); break;
+    case CONV_THISCALL: *popped = call_popped2(f, a, 0, b, 0, &r); break;
+    }
+    return r;
+}
+
+/* Bound thunks of every convention, live and freed: the same bytes popped either way (the dead
+ * copy is a template of the same convention), many times over. */
+static void test_bound_freed(void) {
+    static const int32_t pops[] = {0, 8, 0, 4}; /* cdecl, stdcall, fastcall, thiscall */
+    int base = 40;
+    cffi_barefn *t[4];
+    REQUIRE(x_bound_c_new(&base, &t[CONV_CDECL]) == CFFI_OK);
+    REQUIRE(x_bound_new(&base, &t[CONV_STDCALL]) == CFFI_OK);
+    REQUIRE(x_bound_f_new(&base, &t[CONV_FASTCALL]) == CFFI_OK);
+    REQUIRE(x_bound_t_new(&base, &t[CONV_THISCALL]) == CFFI_OK);
+    int32_t popped;
+    for (int c = 0; c < 4; c++) {
+        CHECK_MSG(call_conv(c, cffi_barefn_code(t[c]), 5, 3, &popped) == 42 && popped == pops[c],
+                  "convention %d live: popped %d", c, (int)popped);
+    }
+    memset(events, 0, sizeof events);
+    for (int c = 0; c < 4; c++) {
+        cffi_barefn_free(t[c]);
+        int wrong = 0;
+        for (int i = 0; i < 1000; i++)
+            wrong += call_conv(c, cffi_barefn_code(t[c]), 5, 3, &popped) != 0 || popped != pops[c];
+        CHECK_MSG(wrong == 0, "convention %d freed: %d wrong calls", c, wrong);
+    }
+    CHECK(events[CFFI_BAREFN_EV_FREED] == 4000);
+    /* And called as compiled code calls them, which would lose track of ESP if they did not. */
+    int sum = 0;
+    for (int i = 0; i < 1000; i++)
+        sum += x_bound_c_code(t[0])(i, 1) + x_bound_code(t[1])(i, 1) +
+               x_bound_f_code(t[2])(i, 1) + x_bound_t_code(t[3])(i, 1);
+    CHECK(sum == 0 && events[CFFI_BAREFN_EV_FREED] == 8000);
+
+    /* A double result comes back on the x87 stack, freed too: one value, popped by the caller. */
+    double k = 1.5;
+    cffi_barefn *d;
+    REQUIRE(x_bound_d_new(&k, &d) == CFFI_OK);
+    x_bound_d_bare fd = x_bound_d_code(d);
+    CHECK(fd(4.0) == 6.0);
+    cffi_barefn_free(d);
+    int wrong = 0;
+    for (int i = 0; i < 100; i++) wrong += fd(4.0) != 0.0 || x87_depth() != 0;
+    CHECK(wrong == 0);
+}
+
+/* A freed bound thunk's slot, reused after the quarantine: the live code back, the new context. */
+static void test_bound_reuse(void) {
+    int k1 = 40, k2 = 7;
+    cffi_barefn *t, *u;
+    REQUIRE(x_bound_t_new(&k1, &t) == CFFI_OK);
+    const void *code = cffi_barefn_code(t);
+    char live[2048], now[2048];
+    cffi_disasm(code, 256, live, sizeof live);
+    cffi_barefn_free(t);
+    int32_t popped;
+    CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
+    int wrong = 0;
+    for (int i = 0; i < CFFI_QUARANTINE; i++) {
+        REQUIRE(x_bound_t_new(&k2, &u) == CFFI_OK);
+        wrong += u == t || x_bound_t_code(u)(5, 3) != 9;
+        cffi_barefn_free(u);
+    }
+    CHECK(wrong == 0);
+    CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
+    REQUIRE(x_bound_t_new(&k2, &u) == CFFI_OK);
+    CHECK(u == t && cffi_barefn_code(u) == code);
+    CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 9 && popped == 4);
+    cffi_disasm(code, 256, now, sizeof now);
+    CHECK_MSG(strcmp(live, now) == 0, "reused code differs:\n%s\nwas:\n%s", now, live);
+    cffi_barefn_free(u);
+    CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
+}
+
+/* A bound handler that ignores its context: the live copy neither reads nor tests the record's
+ * fn (before the dead copies, a load through the record and a compare did). */
+static int h_sum(void *ctx, int a, int b) {
+    (void)ctx;
+    return (int)((unsigned)a + (unsigned)b);
+}
+CFFI_BAREFN_FN(x_sum, cdecl, int, (int a, int b), (a, b), h_sum)
+
+static void test_bound_shape(void) {
+    cffi_barefn *t;
+    REQUIRE(x_sum_new(NULL, &t) == CFFI_OK);
+    CHECK(x_sum_code(t)(2, 3) == 5);
+    char text[4096];
+    cffi_disasm(cffi_barefn_code(t), 512, text, sizeof text);
+    CHECK_MSG(strstr(text, "dword ptr [eax]") == NULL, "the record's fn is read:\n%s", text);
+#if !defined(__SSP_ALL__) && !defined(CFFI_TEST_SANITIZED)
+    CHECK_MSG(!strstr(text, ": cmp ") && !strstr(text, ": test ") && !strstr(text, ": jne ") &&
+                  !strstr(text, ": je "),
+              "the copy tests something:\n%s", text);
+#endif
+    cffi_barefn_free(t);
+    CHECK(x_sum_code(t)(2, 3) == 0);
+}
+
 int main(void) {
     cffi_barefn *t[16];
     REQUIRE(x_cdecl_new(h_ii, &ctx_tag, &t[0]) == CFFI_OK);
@@ -283,6 +424,9 @@ int main(void) {
         cffi_barefn_free(q);
     }
     test_body();
+    test_bound_freed();
+    test_bound_shape();
+    test_bound_reuse();
     cffi_set_barefn_hook(NULL);
     for (int i = 0; i < 14; i++) cffi_barefn_free(t[i]); /* freeing twice is harmless */
     cffi_barefn_free(p2);
