@@ -264,9 +264,11 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  * Handler bound at compile time (the fast form):
  *   CFFI_BAREFN_FN(NAME, CONV, RET, PARAMS, ARGS, FN), CFFI_BAREFN0_FN(NAME, CONV, RET, FN)
  * where FN is a function of type NAME_fn, known by name where the macro expands. The template
- * calls FN directly, so the compiler can inline it: a call costs about what a direct indirect
- * call of FN would. NAME_new(void *ctx, cffi_barefn **out) takes no handler. Otherwise these are
- * CFFI_BAREFN thunks (any number of calls, re-entrant, any thread; a freed one reports).
+ * calls FN directly, so the compiler can inline it, and checks nothing on the way: a call costs
+ * about what a direct call of FN would, plus the record load. A freed thunk still reports: its
+ * code is switched to a copy of a second template that calls the record's fn (see below).
+ * NAME_new(void *ctx, cffi_barefn **out) takes no handler. Otherwise these are CFFI_BAREFN
+ * thunks (any number of calls, re-entrant, any thread; a freed one reports).
  * A caught call, and a call through a freed thunk, reports through the barefn hook (default:
  * one line "cffi: <NAME>: <what>" on stderr) and returns (RET)0.
  *
@@ -280,6 +282,12 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  * copy: the prologue, the record load, the loads of fn and ctx and the jump to fn (or, for
  * CFFI_BAREFN_FN, the inlined handler). Paths the copy does not hold (a cold branch, the code
  * from a call in the body on: BareFnMut calls fn, then stores) continue in the template itself.
+ * A freed thunk's record names the template's trap in place of fn, which the other flavours'
+ * copies call from then on. A CFFI_BAREFN_FN copy never reads fn, so NAME also has a dead
+ * template, the CFFI_BAREFN body with NAME's signature, and each thunk holds a copy of it, made
+ * the same way, just before its entry: freeing the thunk turns the two bytes after the entry's
+ * endbr into a short jump that leads there (one store), and a reuse of the address turns them
+ * back.
  * The copies are placed near the program's code when the default executable-memory allocator
  * can get memory there (direct references into the template); otherwise (a host allocator, a full
  * neighbourhood) they reach it through pointers, which works anywhere but costs more.
@@ -336,7 +344,8 @@ CFFI_API void *cffi_barefn_code(const cffi_barefn *b);
 /* Release the thunk. Its address stays safe: a call through it reports CFFI_BAREFN_EV_FREED and
  * returns 0, until the address is reused by a thunk of the same template, which happens only after
  * CFFI_QUARANTINE other thunks of that template have been freed after it. Freeing a thunk while
- * another thread is inside it is the caller's race. NULL is ignored. */
+ * another thread is inside it is the caller's race (a CFFI_BAREFN_FN call already past the entry
+ * runs on with the record as it finds it). NULL is ignored. */
 CFFI_API void cffi_barefn_free(cffi_barefn *b);
 
 /* Called for every caught call: b is the thunk, name the NAME of its CFFI_BAREFN. The default hook
