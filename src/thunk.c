@@ -19,7 +19,6 @@
  */
 #include "internal.h"
 #include "jit/os.h"
-#include "value.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -81,10 +80,7 @@ void cffi_dead_frame_handler(void *ctx, void *frame, void *stack) {
     const cffi_closure *record = ctx;
     if (!record->sig) return;
     atomic_load(&dead_hook)(record->sig, record->code);
-    cffi_type t = cffi_sig_result(record->sig);
-    if (t == CFFI_T_VOID) return;
-    uint64_t slot = cffi_value_widen(t, &record->dead_value);
-    memcpy((unsigned char *)frame + record->plan->ret_offset, &slot, sizeof slot);
+    cffi_frame_set_result(record->sig, frame, &record->dead_value);
 }
 
 /* A record between lives: its handler is the trap, and the trap knows no signature yet. entry
