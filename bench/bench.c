@@ -287,10 +287,64 @@ static int l_hand_mixed(lua_State *l) {
     return 1;
 }
 
+/* The floor of create + free for a Lua binding: a C function that returns a userdata owning one
+ * malloc'd block (as a callback owns its bridge context), with a __gc, and a :free() method that
+ * frees the block and swaps in a metatable without __gc (as cffi.callback does). Whatever
+ * cffi.wrap does beyond this is its own cost; this much any such binding pays in Lua 5.4. */
+typedef struct wfloor_ud {
+    void *block;
+} wfloor_ud;
+static int wfloor_mt_live, wfloor_mt_freed; /* registry keys (addresses) of the two metatables */
+
+static int wfloor_gc(lua_State *l) {
+    wfloor_ud *u = lua_touserdata(l, 1);
+    free(u->block);
+    u->block = NULL;
+    return 0;
+}
+
+static int wfloor_free(lua_State *l) {
+    wfloor_ud *u = lua_touserdata(l, 1);
+    free(u->block);
+    u->block = NULL;
+    lua_rawgetp(l, LUA_REGISTRYINDEX, &wfloor_mt_freed);
+    lua_setmetatable(l, 1);
+    return 0;
+}
+
+static int wfloor_new(lua_State *l) {
+    wfloor_ud *u = lua_newuserdatauv(l, sizeof *u, 0);
+    u->block = NULL;
+    lua_rawgetp(l, LUA_REGISTRYINDEX, &wfloor_mt_live);
+    lua_setmetatable(l, -2);
+    u->block = malloc(64);
+    if (!u->block) return luaL_error(l, "out of memory");
+    return 1;
+}
+
+/* Pushes the floor's constructor; keeps its two metatables in the registry. */
+static void wfloor_push(lua_State *l) {
+    lua_createtable(l, 0, 1); /* methods */
+    lua_pushcfunction(l, wfloor_free);
+    lua_setfield(l, -2, "free");
+    for (int live = 0; live <= 1; live++) {
+        lua_createtable(l, 0, 2);
+        lua_pushvalue(l, -2);
+        lua_setfield(l, -2, "__index");
+        if (live) {
+            lua_pushcfunction(l, wfloor_gc);
+            lua_setfield(l, -2, "__gc");
+        }
+        lua_rawsetp(l, LUA_REGISTRYINDEX, live ? &wfloor_mt_live : &wfloor_mt_freed);
+    }
+    lua_pop(l, 1);
+    lua_pushcfunction(l, wfloor_new);
+}
+
 /* The Lua side: the functions to wrap, their callbacks, and one runner per Lua-driven case,
  * each `function(n)` doing n operations. */
 static const char lua_setup[] =
-    "local cffi, addr, hand = ...\n"
+    "local cffi, addr, hand, wfloor_new = ...\n"
     "local fns = {\n"
     "  ii = function(a, b) return a + b end,\n"
     "  dd = function(a, b) return a + b end,\n"
@@ -322,6 +376,9 @@ static const char lua_setup[] =
     "  call_ii = function(n) for i = 1, n do call(a_ii, s_ii, 'C', i, 3) end end,\n"
     "  wrap_free = function(n)\n"
     "    for i = 1, n do cffi.wrap(wrapped, s_ii):free() end\n"
+    "  end,\n"
+    "  wrap_floor = function(n)\n"
+    "    for i = 1, n do wfloor_new(wrapped, s_ii):free() end\n"
     "  end,\n"
     "}\n";
 
@@ -375,7 +432,8 @@ static void lua_cases(void) {
     lua_setfield(L, -2, "dd");
     lua_pushcfunction(L, l_hand_mixed);
     lua_setfield(L, -2, "mix");
-    if (lua_pcall(L, 3, 1, 0) != LUA_OK) die("Lua setup", lua_tostring(L, -1));
+    wfloor_push(L);                             /* setup, cffi, addr, hand, wfloor_new */
+    if (lua_pcall(L, 4, 1, 0) != LUA_OK) die("Lua setup", lua_tostring(L, -1));
     /* stack: the setup's table; it stays referenced from the registry below */
     floor_ref[0] = ref_field("fns", "ii");
     floor_ref[1] = ref_field("fns", "dd");
@@ -391,6 +449,7 @@ static void lua_cases(void) {
     add_case("l2n.mix.hand", run_lua, ref_arg(ref_field("hand", "mix")));
     add_case("l2n.mix.cast", run_lua, ref_arg(ref_field("cast", "mix")));
     add_case("create.wrap", run_lua, ref_arg(ref_field("wrap_free", NULL)));
+    add_case("create.wrapfloor", run_lua, ref_arg(ref_field("wrap_floor", NULL)));
     luaL_ref(L, LUA_REGISTRYINDEX); /* keep the setup table (and the callbacks) alive */
 }
 #endif

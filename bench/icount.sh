@@ -12,7 +12,7 @@ if [ ${#keys[@]} -eq 0 ]; then
   keys=(call.ii.direct call.ii.typed call.ii.closure call.ii.libffi call.ii.lua call.ii.luafloor
         call.mix.direct call.mix.typed call.mix.closure call.mix.libffi call.mix.lua
         call.mix.luafloor l2n.ii.hand l2n.ii.cast l2n.ii.call
-        create.closure create.typed create.libffi create.wrap)
+        create.closure create.typed create.libffi create.wrap create.wrapfloor)
 fi
 
 count() {  # key, n -> total instructions of the run

@@ -111,6 +111,8 @@ for _, row in ipairs {
   { "cffi closure new + free", "create.closure" },
   { "typed thunk new + free", "create.typed" },
   { "Lua `cffi.wrap(f, sig):free()`, signature seen before", "create.wrap" },
+  { "Lua floor: `new(f, sig):free()`, a userdata with `__gc` owning one malloc'd block",
+    "create.wrapfloor" },
   { "LuaJIT `ffi.cast(ct, f):free()`, ctype hoisted", "create.luajit" },
 } do
   local t = create_scaled(row[2])
@@ -162,8 +164,12 @@ goal("typed thunk <= 1.3x a direct call", t, w and w <= 1.3)
 w, t = worst(function(sig) return per_direct("call." .. sig .. ".typedfn") end)
 goal("typed thunk with a bound handler (CFFI_BAREFN_FN) <= 1.3x a direct call", t, w and w <= 1.3)
 local wrap, lj = create_scaled("create.wrap"), create_scaled("create.luajit")
+local wfloor = create_scaled("create.wrapfloor")
 goal("cffi.wrap+free no slower than LuaJIT ffi.cast+free",
-  wrap and lj and fmt_ratio(wrap / lj) or "n/a", wrap and lj and wrap <= lj)
+  (wrap and lj and fmt_ratio(wrap / lj) or "n/a") ..
+  (wfloor and lj and wrap and string.format(" (the Lua floor alone: %s; cffi.wrap is %s of it)",
+    fmt_ratio(wfloor / lj), fmt_ratio(wrap / wfloor)) or ""),
+  wrap and lj and wrap <= lj)
 local eb = mem["cffi.exec_bytes_per"]
 goal("<= 64 executable bytes per closure", num(eb, "%.1f"), eb and eb <= 64)
 local live = mem["cffi.live"]
