@@ -16,13 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where one parameter arrives in the closure's frame or stack area, and its type. */
-typedef struct cb_param {
-    uint16_t offset;
-    uint8_t on_stack;
-    uint8_t type; /* cffi_type */
-} cb_param;
-
 typedef struct cb_core {
     lua_State *L;              /* the state's main thread: never a coroutine */
     cffi_lua_state *S;
@@ -36,7 +29,7 @@ typedef struct cb_core {
     uint8_t result, nparams;
     uint64_t defval;           /* the default result, result-type-sized at offset 0 */
     size_t ret_offset;         /* where the result slot value goes in the frame */
-    cb_param params[];
+    cffi_lua_place params[];   /* where each argument arrives, and its type */
 } cb_core;
 
 typedef struct lcallback {
@@ -83,9 +76,9 @@ static int msgh(lua_State *L) {
 static inline __attribute__((always_inline)) void push_args(lua_State *L, const cb_core *k,
                                                             const unsigned char *frame,
                                                             const unsigned char *stack) {
-    const cb_param *params = k->params;
+    const cffi_lua_place *params = k->params;
     for (unsigned i = 0, n = k->nparams; i < n; i++) {
-        cb_param p = params[i];
+        cffi_lua_place p = params[i];
         const void *a = (p.on_stack ? stack : frame) + p.offset;
         switch (p.type) {
         case CFFI_T_INT32: lua_pushinteger(L, *(const int32_t *)a); break;
@@ -500,7 +493,7 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
 static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "wrap");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap");
     wrap_opts o;
     uint64_t defval;
     check_opts(L, 4, s, &o, &defval); /* may leave a copy of on_error on the top */
@@ -527,13 +520,9 @@ static int l_wrap(lua_State *L) {
     k->result = s->result;
     k->nparams = s->nparams;
     k->defval = defval;
-    k->ret_offset = cffi_sig_result_offset(s->sig);
-    for (unsigned i = 0; i < s->nparams; i++) {
-        bool on_stack;
-        size_t offset = cffi_sig_arg_place(s->sig, i, &on_stack);
-        k->params[i] = (cb_param){(uint16_t)offset, on_stack, s->params[i]};
-        if (s->params[i] == CFFI_T_CSTR) k->str_args = true;
-    }
+    k->ret_offset = s->ret_offset;
+    k->str_args = s->has_cstr_param;
+    memcpy(k->params, s->places, s->nparams * sizeof k->params[0]);
     lua_pushvalue(L, 1);
     k->fnref = cffi_lua_ref(L, S);
     if (o.on_error) {

@@ -70,22 +70,38 @@ typedef struct cffi_lua_state {
 /* Make sure `more` further references can be taken and all of them given back without the pool
  * allocating. Raises on memory errors: call it before creating anything that needs cleaning up. */
 void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more);
-/* A registry reference to the value at the top (popped), like luaL_ref(L, LUA_REGISTRYINDEX). */
+/* A registry reference to the value at the top (popped), like luaL_ref(L, LUA_REGISTRYINDEX);
+ * the value must not be nil. */
 int cffi_lua_ref(lua_State *L, cffi_lua_state *S);
 /* Give back a reference from cffi_lua_ref (LUA_NOREF is ignored). Never raises while the pool
  * has room (which cffi_lua_ref_reserve sees to); a full pool hands it to luaL_unref. */
-void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref);
+void cffi_lua_unref_slot(lua_State *L, cffi_lua_state *S, int ref); /* a real reference */
+static inline void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
+    if (ref != LUA_NOREF && ref != LUA_REFNIL) cffi_lua_unref_slot(L, S, ref);
+}
 
 #define cffi_lua_stateidx lua_upvalueindex(1)
 #define cffi_lua_getstate(L) ((cffi_lua_state *)lua_touserdata((L), cffi_lua_stateidx))
 
+/* Where a callback's parameter arrives in its frame closure (cffi_sig_arg_place) and its type:
+ * what the bridge reads per argument. */
+typedef struct cffi_lua_place {
+    uint16_t offset;  /* into the register frame, or into the caller's stack arguments */
+    uint8_t on_stack;
+    uint8_t type;     /* cffi_type */
+} cffi_lua_place;
+
 /* A parsed signature as the binding keeps it: the core object plus the types in a flat array, so
- * the per-call paths never call back into the core to learn them. */
+ * the per-call paths never call back into the core to learn them, and, for cffi.wrap, where
+ * each argument and the result live in a frame closure's frame. */
 typedef struct cffi_lua_sig {
-    cffi_sig *sig;    /* one reference, released by __gc */
-    uint8_t result;   /* cffi_type */
+    cffi_sig *sig;           /* one reference, released by __gc */
+    cffi_lua_place *places;  /* nparams entries, in the same block after params */
+    uint32_t ret_offset;     /* cffi_sig_result_offset */
+    uint8_t result;          /* cffi_type */
     uint8_t nparams;
-    uint8_t params[]; /* cffi_type each */
+    bool has_cstr_param;     /* a const char * parameter: pushing the arguments can raise */
+    uint8_t params[];        /* cffi_type each */
 } cffi_lua_sig;
 
 /* A cffi.function: a callable view of a native address, not owned. */
@@ -116,9 +132,11 @@ void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tnam
 void cffi_lua_setmeta(lua_State *L, int uv);
 
 /* module.c: parse (or fetch from the cache) the signature at sigidx with the convention at
- * convidx (nil or absent: "C" or the one in the text). Raises on misuse, naming fname and the
- * argument. Leaves nothing on the stack; the result lives as long as the module state. */
-const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, const char *fname);
+ * convidx (nil or absent: "C" or the one in the text); both are positive stack indices. Raises
+ * on misuse, naming fname and the argument. Leaves nothing on the stack; the result lives as
+ * long as the module state S. */
+const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
+                                      const char *fname);
 
 /* convert.c ------------------------------------------------------------------------------- */
 

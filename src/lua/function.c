@@ -19,7 +19,7 @@ static void *check_target(lua_State *L, int idx, const char *fname) {
 /* cffi.cast(addr, sig [, conv]) */
 static int l_cast(lua_State *L) {
     void *addr = check_target(L, 1, "cast");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "cast");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "cast");
     cffi_lua_function *f = lua_newuserdatauv(L, sizeof *f, 0);
     f->addr = addr;
     f->sig = s; /* the module state's cache keeps it for the state's life */
@@ -30,7 +30,7 @@ static int l_cast(lua_State *L) {
 /* cffi.call(addr, sig, conv, ...) */
 static int l_call(lua_State *L) {
     void *addr = check_target(L, 1, "call");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, 2, 3, "call");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "call");
     if (lua_gettop(L) < 3) lua_settop(L, 3); /* cffi.call(addr, sig) with no convention */
     return cffi_lua_callnative(L, s, addr, 4, 4, "call");
 }

@@ -58,21 +58,11 @@ static void sigfast_store(lua_State *L, cffi_lua_state *S, int sigidx, int convi
     S->sigfast[slot] = (cffi_lua_sigfast){text, conv, s};
 }
 
-const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, const char *fname) {
-    sigidx = lua_absindex(L, sigidx);
-    convidx = lua_absindex(L, convidx);
-    if (lua_type(L, sigidx) != LUA_TSTRING)
-        cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string");
-    const char *text = lua_tostring(L, sigidx);
-    const char *conv = NULL;
-    if (!lua_isnoneornil(L, convidx)) {
-        if (lua_type(L, convidx) != LUA_TSTRING)
-            cffi_lua_argfail(L, convidx, convidx, fname, "convention name");
-        conv = lua_tostring(L, convidx);
-    }
-    cffi_lua_state *S = cffi_lua_getstate(L);
-    const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
-    if (fast->text == text && fast->conv == conv) return fast->sig;
+/* The cache tables and the parser: what a string not in the fast cache goes through. Out of
+ * line, so the fast path of cffi_lua_checksig carries none of its stack frame. */
+static __attribute__((noinline)) const cffi_lua_sig *
+checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const char *text,
+              const char *conv, const char *fname) {
     if (!conv) {
         lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
     } else {
@@ -117,18 +107,45 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, int sigidx, int convidx, con
     }
 
     size_t n = cffi_sig_nparams(sig);
+    /* The places go after the types, aligned for their 16-bit offsets. */
+    size_t places_at = (sizeof(cffi_lua_sig) + n + 1) & ~(size_t)1;
     /* Created empty first so that a memory error here still releases sig through __gc. */
-    cffi_lua_sig *s = lua_newuserdatauv(L, sizeof *s + n, 0);       /* cache, key, sig */
-    s->sig = NULL;
+    cffi_lua_sig *s = lua_newuserdatauv(L, places_at + n * sizeof(cffi_lua_place), 0);
+    s->sig = NULL;                                                   /* cache, key, sig */
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_SIG);
     s->sig = sig;
+    s->places = (cffi_lua_place *)((unsigned char *)s + places_at);
+    s->ret_offset = (uint32_t)cffi_sig_result_offset(sig);
     s->result = (uint8_t)cffi_sig_result(sig);
     s->nparams = (uint8_t)n;
-    for (size_t i = 0; i < n; i++) s->params[i] = (uint8_t)cffi_sig_param(sig, i);
+    s->has_cstr_param = false;
+    for (size_t i = 0; i < n; i++) {
+        bool on_stack;
+        size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
+        s->params[i] = (uint8_t)cffi_sig_param(sig, i);
+        s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i]};
+        if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
+    }
     lua_rawset(L, -3);                                               /* cache */
     lua_pop(L, 1);
     sigfast_store(L, S, sigidx, convidx, text, conv, s);
     return s;
+}
+
+const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
+                                      const char *fname) {
+    if (lua_type(L, sigidx) != LUA_TSTRING)
+        cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string");
+    const char *text = lua_tostring(L, sigidx);
+    const char *conv = NULL;
+    int convtype = lua_type(L, convidx);
+    if (convtype != LUA_TNONE && convtype != LUA_TNIL) {
+        if (convtype != LUA_TSTRING) cffi_lua_argfail(L, convidx, convidx, fname, "convention name");
+        conv = lua_tostring(L, convidx);
+    }
+    const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
+    if (fast->text == text && fast->conv == conv) return fast->sig;
+    return checksig_slow(L, S, sigidx, convidx, text, conv, fname);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -148,10 +165,6 @@ void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more) {
 }
 
 int cffi_lua_ref(lua_State *L, cffi_lua_state *S) {
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return LUA_REFNIL;
-    }
     int ref;
     if (S->ref_pooled) {
         ref = S->ref_pool[--S->ref_pooled];
@@ -163,8 +176,7 @@ int cffi_lua_ref(lua_State *L, cffi_lua_state *S) {
     return ref;
 }
 
-void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
-    if (ref == LUA_NOREF || ref == LUA_REFNIL) return;
+void cffi_lua_unref_slot(lua_State *L, cffi_lua_state *S, int ref) {
     if (S->ref_out) S->ref_out--;
     /* ref_reserve keeps room, except when a finalizer run by the collector inside one wrap's
      * allocations wrapped callbacks of its own: then the reference goes back to Lua. */
