@@ -68,7 +68,16 @@ void cffi_closure_set_frame(cffi_closure *c, cffi_frame_handler fn, void *ctx) {
 void cffi_closure_set_default(cffi_closure *c, const void *value) {
     if (!c) return;
     uint64_t v = 0;
-    if (value) memcpy(&v, value, cffi_type_size(c->sig->result));
+    if (value) {
+        /* Fixed sizes: a memcpy of a run-time length would be a library call on the free path. */
+        switch (cffi_type_size(c->sig->result)) {
+        case 1: memcpy(&v, value, 1); break;
+        case 2: memcpy(&v, value, 2); break;
+        case 4: memcpy(&v, value, 4); break;
+        case 8: memcpy(&v, value, 8); break;
+        default: break; /* void: nothing to return */
+        }
+    }
     c->dead_value = v;
 }
 
