@@ -209,9 +209,13 @@ static int error_path(lua_State *L) {
     return 0;
 }
 
-/* The error path, entered with the error object on the top (or cmsg). Leaves the stack as it
- * found it except for what the caller discards with lua_settop. */
-static void fail(lua_State *L, bridge_frame *f) {
+/* The error path, entered with the error object on the top (or with cmsg, a message from C).
+ * Leaves the stack as it found it except for what the caller discards with lua_settop. Cold and
+ * out of line: the bridge's clean path never builds a bridge_frame for it. */
+static __attribute__((cold, noinline)) void fail(lua_State *L, cb_core *k, unsigned char *frame,
+                                                 unsigned char *stack, const char *cmsg) {
+    bridge_frame frame_record = {k, frame, stack, cmsg, false};
+    bridge_frame *f = &frame_record;
     int obj = lua_gettop(L);
     if (!lua_checkstack(L, 8)) {
         fputs("cffi: error in a callback, and no Lua stack left to report it\n", stderr);
@@ -230,6 +234,30 @@ static void fail(lua_State *L, bridge_frame *f) {
     if (!f->done) write_default(f->k, f->frame);
 }
 
+/* A result the fast path did not take (at base + 2): the general conversion, or the error path
+ * if it does not convert. */
+static __attribute__((cold, noinline)) void slow_result(lua_State *L, cb_core *k,
+                                                        unsigned char *frame,
+                                                        unsigned char *stack, int base) {
+    const char *expect = take_result(L, k, base + 2, frame);
+    if (!expect) return;
+    const char *spelled = cffi_sig_result_text(k->sig);
+    const char *msg = lua_pushfstring(L, "bad result (%s expected, got %s)",
+                                      spelled ? spelled : expect, luaL_typename(L, base + 2));
+    fail(L, k, frame, stack, msg);
+}
+
+/* Protected call through call_protected: the arguments include strings, whose conversion can
+ * raise a memory error. */
+static __attribute__((noinline)) int pcall_string_args(lua_State *L, cb_core *k,
+                                                        unsigned char *frame,
+                                                        unsigned char *stack) {
+    bridge_frame f = {k, frame, stack, NULL, false};
+    lua_pushcfunction(L, call_protected);
+    lua_pushlightuserdata(L, &f);
+    return lua_pcall(L, 1, 1, -3); /* the handler, below the two */
+}
+
 static void bridge(void *ctx, void *frame_, void *stack_) {
     unsigned char *frame = frame_, *stack = stack_;
     cb_core *k = ctx;
@@ -246,24 +274,19 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
     /* The stack's top on entry, to restore: found with lua_gettop on the paths that need it. A
      * clean call leaves exactly two values (handler and result) and pops them without it. */
     int base = -1;
-    bridge_frame f = {k, frame, stack, NULL, false};
     k->depth++; /* keeps k alive if the Lua function frees its own callback */
     if (k->once && k->called) {
         base = lua_gettop(L);
-        f.cmsg = "called more than once";
-        fail(L, &f);
+        fail(L, k, frame, stack, "called more than once");
     } else if (!lua_checkstack(L, k->nparams + 4)) {
         base = lua_gettop(L);
-        f.cmsg = "Lua stack overflow entering a callback";
-        fail(L, &f);
+        fail(L, k, frame, stack, "Lua stack overflow entering a callback");
     } else {
         k->called = true;
         int st;
         lua_pushcfunction(L, msgh);                       /* message handler */
         if (k->str_args) {
-            lua_pushcfunction(L, call_protected);
-            lua_pushlightuserdata(L, &f);
-            st = lua_pcall(L, 1, 1, -3);                  /* the handler, below the two */
+            st = pcall_string_args(L, k, frame, stack);
         } else {
             lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);  /* the function */
             push_args(L, k, frame, stack);                /* cannot raise: numbers and booleans */
@@ -271,17 +294,10 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
         }
         if (st != LUA_OK) {
             base = lua_gettop(L) - 2;
-            fail(L, &f);
+            fail(L, k, frame, stack, NULL);
         } else if (k->result != CFFI_T_VOID && !fast_result(L, k, frame)) {
             base = lua_gettop(L) - 2;
-            const char *expect = take_result(L, k, base + 2, frame);
-            if (expect) {
-                const char *spelled = cffi_sig_result_text(k->sig);
-                lua_pushfstring(L, "bad result (%s expected, got %s)", spelled ? spelled : expect,
-                                luaL_typename(L, base + 2));
-                f.cmsg = lua_tostring(L, -1);
-                fail(L, &f);
-            }
+            slow_result(L, k, frame, stack, base);
         }
     }
     if (base < 0) lua_pop(L, 2); /* handler and result of a clean call */
