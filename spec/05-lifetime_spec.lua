@@ -178,6 +178,30 @@ describe("lifetimes", function()
     collectgarbage(); collectgarbage()
   end)
 
+  it("never takes another userdata in a collected callback's memory for that callback", function()
+    local methods = getmetatable(cffi.wrap(function() end, "void(void)")).__index
+    local reused = 0
+    for _ = 1, 20 do
+      local cb = cffi.wrap(function() return 1 end, "int(void)")
+      assert.equal(1, cb()) -- cb is now the callback checked last
+      local where = string.format("%p", cb)
+      cb = nil
+      collectgarbage(); collectgarbage()
+      -- Buffers of a callback's size: the allocator may hand one of them the collected block.
+      local buffers = {}
+      for i = 1, 200 do
+        buffers[i] = cffi.alloc(16)
+        if string.format("%p", buffers[i]) == where then reused = reused + 1 break end
+      end
+      for _, b in ipairs(buffers) do
+        assert.error_matches(function() methods.addr(b) end, "cffi.callback expected")
+      end
+    end
+    if not (os.getenv("LD_PRELOAD") or ""):match("asan") then -- ASan never reuses at once
+      assert.is_true(reused > 0, "no buffer got a collected callback's block: nothing was proved")
+    end
+  end)
+
   it("keeps memory flat when the GC does the freeing", function()
     local function cycle(n)
       for i = 1, n do cffi.wrap(function() return i end, "int(void)") end

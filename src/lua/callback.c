@@ -309,14 +309,21 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
 /* ---------------------------------------------------------------------------------------------
  * The userdata.
  */
-/* A cffi.callback, live or released (a released one has the __gc-less metatable). */
+/* A cffi.callback, live or released (a released one has the __gc-less metatable). The live
+ * callback checked (or created) last is remembered in S->cb_last, which makes the check of a
+ * callback used over and over (cb(...) in a loop, wrap then free) one address comparison. */
 static lcallback *tocallback(lua_State *L, int idx) {
+    cffi_lua_state *S = cffi_lua_getstate(L);
+    void *p = lua_touserdata(L, idx);
+    if (p && p == S->cb_last) return p;
     if (lua_getmetatable(L, idx)) { /* false for anything without one, userdata or not */
         const void *mt = lua_topointer(L, -1);
         lua_pop(L, 1);
-        const cffi_lua_state *S = cffi_lua_getstate(L);
-        if ((mt == S->mt_callback || mt == S->mt_freed) && lua_type(L, idx) == LUA_TUSERDATA)
-            return lua_touserdata(L, idx);
+        if ((mt == S->mt_callback || mt == S->mt_freed) && lua_type(L, idx) == LUA_TUSERDATA) {
+            lcallback *cb = p;
+            if (cb->closure) S->cb_last = cb;
+            return cb;
+        }
     }
     luaL_typeerror(L, idx, CFFI_LUA_CALLBACK);
     return NULL;
@@ -347,6 +354,7 @@ static void release(lua_State *L, lcallback *cb) {
         cb->closure = NULL;
     }
     if (!k) return;
+    if (k->S->cb_last == cb) k->S->cb_last = NULL; /* it only ever holds a live callback */
     cb->core = NULL;
     cffi_lua_unref(L, k->S, k->fnref);
     cffi_lua_unref(L, k->S, k->errref);
@@ -562,6 +570,7 @@ static int l_wrap(lua_State *L) {
     }
     cb->closure = c;
     cb->code = cffi_closure_code(c);
+    S->cb_last = cb; /* live now: the first method call on it need not check more */
     return 1; /* the userdata: every reference taken above popped what it took */
 }
 

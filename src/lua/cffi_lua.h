@@ -65,6 +65,12 @@ typedef struct cffi_lua_state {
     int *ref_pool;
     unsigned ref_pooled, ref_cap, ref_out; /* pooled now, array size, taken and not given back */
     cffi_lua_sigfast sigfast[CFFI_LUA_SIGFAST];
+    /* The block of the live cffi.callback userdata that passed the full check last (or was
+     * created last), or NULL: lua_touserdata equal to it proves the value is that callback
+     * (a light userdata holding the same address would name the same, live, callback). Only a
+     * live callback is kept: its release, which always runs before its memory can be reused
+     * (free, close or __gc), clears this. */
+    void *cb_last;
 } cffi_lua_state;
 
 /* Make sure `more` further references can be taken and all of them given back without the pool
