@@ -192,6 +192,25 @@ CFFI_API void cffi_set_dead_hook(cffi_dead_hook hook);
  */
 CFFI_API cffi_status cffi_call(const cffi_sig *sig, void *fn, void *ret, void *const *args);
 
+/* Frame calls: the fast form of cffi_call and the mirror of frame closures, for a caller that
+ * converts its arguments straight into place instead of into values of their types (the Lua
+ * binding does). The caller provides two buffers, both aligned to 16 bytes and left as they are
+ * except for the arguments: frame, CFFI_CALL_FRAME_BYTES bytes, and stack, CFFI_CALL_STACK_BYTES
+ * bytes (or cffi_sig_stack_size(sig), if smaller; NULL when that is 0). It stores argument i's
+ * slot value (the encoding frame closures use for results, see above) at
+ * (on_stack ? stack : frame) + offset, as cffi_sig_arg_place says: the low
+ * cffi_sig_arg_width(sig, i) bytes of it, 4 or 8. cffi_call_frame calls fn; the result is then
+ * in the low bytes (exactly the result type's size) at frame + cffi_sig_result_offset(sig), as
+ * the callee left them: the bytes above mean nothing, and a bool is its byte (read it as != 0;
+ * cffi_call turns it into 0 or 1). Argument registers the signature leaves unused are loaded
+ * from the frame's other bytes, which no callee reads. */
+#define CFFI_CALL_FRAME_BYTES 256
+#define CFFI_CALL_STACK_BYTES (8 * CFFI_MAX_PARAMS) /* every parameter type takes at most 8 */
+/* Bytes of the stack argument area; each argument's slot width (4 or 8, 0 out of range). */
+CFFI_API size_t cffi_sig_stack_size(const cffi_sig *sig);
+CFFI_API size_t cffi_sig_arg_width(const cffi_sig *sig, size_t i);
+CFFI_API cffi_status cffi_call_frame(const cffi_sig *sig, void *fn, void *frame, void *stack);
+
 /* ---------------------------------------------------------------------------------------------
  * Executable memory. cffi packs closures densely into blocks it gets from an allocator. The
  * default one maps a memory file twice, once read-write and once read-execute, so no page is ever

@@ -64,6 +64,12 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         loc->width = width > 4 ? 8 : 4;
         stack += round_up(size, abi->stack_slot);
     }
+    if (stack > CFFI_CALL_STACK_BYTES) { /* only a type wider than 8 bytes could get here */
+        cffi_errorf(errbuf, errlen, "%zu bytes of stack arguments, at most %d are supported",
+                    stack, CFFI_CALL_STACK_BYTES);
+        free(plan);
+        return CFFI_EUNSUPPORTED;
+    }
     plan->nparams = (uint8_t)n;
     plan->stack_bytes = (uint32_t)stack;
     plan->callee_pop = abi->callee_pops ? (uint32_t)stack : 0;

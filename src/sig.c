@@ -1372,6 +1372,12 @@ size_t cffi_sig_arg_place(const cffi_sig *sig, size_t i, bool *on_stack) {
 
 size_t cffi_sig_result_offset(const cffi_sig *sig) { return sig ? sig->plan->ret_offset : 0; }
 
+size_t cffi_sig_arg_width(const cffi_sig *sig, size_t i) {
+    return sig && i < sig->nparams ? sig->plan->args[i].width : 0;
+}
+
+size_t cffi_sig_stack_size(const cffi_sig *sig) { return sig ? sig->plan->stack_bytes : 0; }
+
 const char *cffi_sig_param_text(const cffi_sig *sig, size_t i) {
     return sig && i < sig->nparams ? ((const sig_obj *)sig)->param_texts[i] : NULL;
 }

@@ -6,7 +6,8 @@
  *     (the closure popped exactly what the convention says), the x87 stack is empty after it;
  *   - cffi_call of a compiled function: the function sees each argument, cffi_call returns its
  *     result, the x87 stack is empty after it;
- *   - cffi_call of the closure itself (entry stub and call stub back to back).
+ *   - cffi_call of the closure itself (entry stub and call stub back to back);
+ *   - both cffi_call checks again as frame calls (cffi_call_frame, arguments stored in place).
  * Shapes: registers only; a third integer past fastcall's two registers; narrow integers in
  * registers and a narrow result; a 64-bit integer before, between and after the register
  * arguments (GCC counts it against the registers it cannot use); float and double before and
@@ -17,6 +18,7 @@
  *
  * Built with -fno-defer-pop so that GCC adjusts ESP right after every call (see READ_ESP).
  */
+#include "call_frame.h"
 #include "x86_support.h"
 
 /* X(name, text, R, RT, params, args, checks): a shape as its signature text, its C prototype,
@@ -173,8 +175,10 @@ static void checking_frame_handler(void *ctx, void *frame, void *stack) {
     cffi_frame_set_result(p->sig, frame, &result);
 }
 
-/* cffi_call of fn with the shape's argument values; 0 if the result is the expected one. */
-static int call_through_cffi(const cffi_sig *sig, void *fn) {
+/* cffi_call of fn with the shape's argument values, or the same call as a frame call
+ * (cffi_call_frame, arguments stored in place by call_frame.h); 0 if the result is the expected
+ * one. */
+static int call_through_cffi(const cffi_sig *sig, void *fn, bool as_frame_call) {
     size_t n = cffi_sig_nparams(sig);
     uint64_t slots[n ? n : 1];
     void *args[n ? n : 1];
@@ -183,6 +187,11 @@ static int call_through_cffi(const cffi_sig *sig, void *fn) {
         args[i] = &slots[i];
     }
     uint64_t result = 0;
+    if (as_frame_call) {
+        REQUIRE(call_frame_typed(sig, fn, &result, args) == CFFI_OK);
+        return value_mismatch("cffi_call_frame result", cffi_sig_result(sig), RESULT_POS,
+                              &result);
+    }
     REQUIRE(cffi_call(sig, fn, &result, args) == CFFI_OK);
     return value_mismatch("cffi_call result", cffi_sig_result(sig), RESULT_POS, &result);
 }
@@ -214,19 +223,23 @@ static void run_case(const shape_case *c, bool frame) {
     CHECK_MSG(x87_depth() == 0, "%s %s: x87 stack not empty after the closure returned", c->conv,
               c->text);
 
-    /* cffi_call calls compiled code. */
-    int bad_before = callee_bad, calls_before = callee_calls;
-    CHECK_MSG(call_through_cffi(sig, c->callee) == 0, "%s %s: cffi_call result", c->conv,
-              c->text);
-    CHECK_MSG(callee_calls == calls_before + 1 && callee_bad == bad_before,
-              "%s %s: compiled callee saw bad arguments", c->conv, c->text);
-    CHECK_MSG(x87_depth() == 0, "%s %s: x87 stack not empty after cffi_call", c->conv, c->text);
+    /* cffi_call and cffi_call_frame call compiled code, then the closure. */
+    for (int as_frame_call = 0; as_frame_call <= 1; as_frame_call++) {
+        const char *how = as_frame_call ? "cffi_call_frame" : "cffi_call";
+        int bad_before = callee_bad, calls_before = callee_calls;
+        CHECK_MSG(call_through_cffi(sig, c->callee, as_frame_call) == 0, "%s %s: %s result",
+                  c->conv, c->text, how);
+        CHECK_MSG(callee_calls == calls_before + 1 && callee_bad == bad_before,
+                  "%s %s: compiled callee saw bad arguments from %s", c->conv, c->text, how);
+        CHECK_MSG(x87_depth() == 0, "%s %s: x87 stack not empty after %s", c->conv, c->text, how);
 
-    /* cffi_call calls the closure. */
-    CHECK_MSG(call_through_cffi(sig, code) == 0, "%s %s: cffi_call of the closure", c->conv,
-              c->text);
-    CHECK_MSG(p.calls == 2 && p.bad == 0, "%s %s: handler via cffi_call", c->conv, c->text);
-    CHECK(x87_depth() == 0);
+        int handled_before = p.calls;
+        CHECK_MSG(call_through_cffi(sig, code, as_frame_call) == 0, "%s %s: %s of the closure",
+                  c->conv, c->text, how);
+        CHECK_MSG(p.calls == handled_before + 1 && p.bad == 0, "%s %s: handler via %s", c->conv,
+                  c->text, how);
+        CHECK(x87_depth() == 0);
+    }
 
     cffi_closure_free(cl);
     cffi_sig_free(sig);

@@ -6,7 +6,9 @@
  * floats past both register files; every scalar parameter type with extreme values; narrow
  * arguments arriving sign- or zero-extended to 64 bits in registers and stack slots; every result
  * type, written with exactly its size; results with junk in the unused register bits; 40
- * parameters; 16-byte stack alignment in the callee; invalid arguments.
+ * parameters; 16-byte stack alignment in the callee; invalid arguments. Every call is made a
+ * second time as a frame call (cffi_call_frame, arguments stored in place by call_frame.h), which
+ * must give the callee the same arguments and the caller the same result bytes.
  *
  * The per-convention part is written once, below the #else, and compiled twice: this file
  * includes itself with CC (the function attribute), CONV (the convention name) and SFX (a name
@@ -14,6 +16,7 @@
  */
 #ifndef CONV
 
+#include "call_frame.h"
 #include "cffi.h"
 #include "check.h"
 
@@ -47,6 +50,15 @@ static void call_checked(const char *text, const char *conv, void *fn, void *ret
         CHECK_MSG(guarded[i] == 0xaa, "%s (%s): result byte %zu written", text, conv, i);
     if (ret) memcpy(ret, guarded, size);
     CHECK_MSG(callee_failures == before, "%s (%s): callee saw wrong arguments", text, conv);
+    /* The same call as a frame call: the callee checks the arguments again, and the result must
+     * be the same bytes. A bool is the byte the callee left, which cffi_call turns into 0 or 1. */
+    unsigned char by_frame[16];
+    CHECK(call_frame_typed(sig, fn, by_frame, args) == CFFI_OK);
+    if (cffi_sig_result(sig) == CFFI_T_BOOL) by_frame[0] = by_frame[0] != 0;
+    CHECK_MSG(memcmp(by_frame, guarded, size) == 0, "%s (%s): frame call result differs", text,
+              conv);
+    CHECK_MSG(callee_failures == before, "%s (%s): callee saw wrong arguments in a frame call",
+              text, conv);
     cffi_sig_free(sig);
 }
 
@@ -123,12 +135,38 @@ static void test_invalid_arguments(void) {
     cffi_sig_free(sig);
 }
 
+/* Frame calls: what the argument queries say, and the checks cffi_call_frame makes. */
+static void test_frame_call_queries(void) {
+    cffi_sig *sig = check_parse("int(int8_t, double, int64_t, int, int, int, int, int, int)",
+                                "sysv64");
+    CHECK(cffi_sig_arg_width(sig, 0) == 8 && cffi_sig_arg_width(sig, 1) == 8);
+    CHECK(cffi_sig_arg_width(sig, 9) == 0 && cffi_sig_arg_width(NULL, 0) == 0);
+    CHECK(cffi_sig_stack_size(sig) == 16); /* the last two ints, 8 bytes each */
+    CHECK(cffi_sig_stack_size(NULL) == 0);
+    _Alignas(16) unsigned char frame[CFFI_CALL_FRAME_BYTES];
+    _Alignas(16) unsigned char stack[CFFI_CALL_STACK_BYTES];
+    CHECK(cffi_call_frame(NULL, (void *)no_params_native, frame, stack) == CFFI_EINVAL);
+    CHECK(cffi_call_frame(sig, NULL, frame, stack) == CFFI_EINVAL);
+    CHECK(cffi_call_frame(sig, (void *)no_params_native, NULL, stack) == CFFI_EINVAL);
+    CHECK(cffi_call_frame(sig, (void *)no_params_native, frame, NULL) == CFFI_EINVAL);
+    cffi_sig_free(sig);
+    sig = check_parse("int(int, int)", "sysv64");
+    CHECK(cffi_sig_stack_size(sig) == 0);
+    /* No stack arguments: no stack area needed. */
+    CHECK(cffi_call_frame(sig, (void *)no_params_native, frame, NULL) == CFFI_OK);
+    int r;
+    memcpy(&r, frame + cffi_sig_result_offset(sig), sizeof r);
+    CHECK(r == 1);
+    cffi_sig_free(sig);
+}
+
 int main(void) {
     run_sysv();
     run_win64();
     test_round_trip("sysv64");
     test_round_trip("win64");
     test_invalid_arguments();
+    test_frame_call_queries();
     return CHECK_DONE();
 }
 
@@ -358,7 +396,7 @@ static void SFX(run)(void) {
         int a = -9;
         void *args[] = {&a};
         call_checked("void(int)", CONV, (void *)SFX(ret_void), NULL, args);
-        CHECK(SFX(void_calls) == 1);
+        CHECK(SFX(void_calls) == 2); /* once by cffi_call, once as a frame call */
     }
     {
         uint64_t v;
