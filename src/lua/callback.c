@@ -446,7 +446,8 @@ static int cb_set(lua_State *L) {
 static int cb_call(lua_State *L) {
     lcallback *cb = checklive(L, 1);
     /* Lua passes the callback itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK);
+    return cffi_lua_callnative(L, cffi_lua_getstate(L), cb->sig, cb->code, 2, 1,
+                               CFFI_LUA_CALLBACK);
 }
 
 /* ---------------------------------------------------------------------------------------------

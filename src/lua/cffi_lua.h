@@ -89,12 +89,13 @@ static inline void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
 #define cffi_lua_stateidx lua_upvalueindex(1)
 #define cffi_lua_getstate(L) ((cffi_lua_state *)lua_touserdata((L), cffi_lua_stateidx))
 
-/* Where a callback's parameter arrives in its frame closure (cffi_sig_arg_place) and its type:
- * what the bridge reads per argument. */
+/* Where a parameter is in a frame (cffi_sig_arg_place) and its type: what the bridge reads per
+ * argument of a callback, and where a call from Lua stores it (a frame call, cffi.h). */
 typedef struct cffi_lua_place {
-    uint16_t offset;  /* into the register frame, or into the caller's stack arguments */
+    uint16_t offset;  /* into the register frame, or into the stack argument area */
     uint8_t on_stack;
     uint8_t type;     /* cffi_type */
+    uint8_t width;    /* bytes a call stores there (cffi_sig_arg_width): 4 or 8 */
 } cffi_lua_place;
 
 /* A parsed signature as the binding keeps it: the core object plus the types in a flat array, so
@@ -169,8 +170,8 @@ int cffi_lua_argfail(lua_State *L, int idx, int shown, const char *fname, const 
 /* Call fn through sig with the Lua values at [first, first+n) as arguments and push the result
  * (nothing for void). Raises on a wrong argument count or type, naming fname and the argument
  * number as the caller sees it (shown_first for the first parameter). Returns the results. */
-int cffi_lua_callnative(lua_State *L, const cffi_lua_sig *s, void *fn, int first, int shown_first,
-                        const char *fname);
+int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
+                        int first, int shown_first, const char *fname);
 
 /* Opening the files' parts of the module: each adds its metatable (with the state upvalue on the
  * stack top) and its module functions to the table at -2. */

@@ -34,9 +34,18 @@ const char *cffi_lua_typename(cffi_type t) {
     return "?";
 }
 
+/* A float that tointegerx refused: integer-valued ones reduced modulo 2^64. Out of line: rare. */
+static __attribute__((noinline)) bool float_bits64(lua_State *L, int idx, uint64_t *out) {
+    double d = lua_tonumber(L, idx);
+    if (!isfinite(d) || d != floor(d)) return false;
+    double r = fmod(d, 0x1p64); /* exact; |r| < 2^64 with d's sign */
+    *out = r >= 0 ? (uint64_t)r : (uint64_t)0 - (uint64_t)(-r);
+    return true;
+}
+
 /* An integer-valued Lua number as the low 64 bits of its two's complement value: what a C cast
  * from an unbounded integer would keep. */
-static bool to_bits64(lua_State *L, int idx, uint64_t *out) {
+static inline bool to_bits64(lua_State *L, int idx, uint64_t *out) {
     if (lua_type(L, idx) != LUA_TNUMBER) return false;
     int isint;
     lua_Integer i = lua_tointegerx(L, idx, &isint);
@@ -44,11 +53,7 @@ static bool to_bits64(lua_State *L, int idx, uint64_t *out) {
         *out = (uint64_t)i;
         return true;
     }
-    double d = lua_tonumber(L, idx);
-    if (!isfinite(d) || d != floor(d)) return false;
-    double r = fmod(d, 0x1p64); /* exact; |r| < 2^64 with d's sign */
-    *out = r >= 0 ? (uint64_t)r : (uint64_t)0 - (uint64_t)(-r);
-    return true;
+    return float_bits64(L, idx, out);
 }
 
 /* Our pointer-like userdata at idx -> address. Returns false if the value is none of them. */
@@ -70,22 +75,33 @@ static bool userdata_addr(lua_State *L, const cffi_lua_state *S, int idx, void *
     }
 }
 
-const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t,
-                              void *out, bool allow_string) {
+/* The value at idx as the slot value of type t (cffi.h): integer types reduced like a C cast
+ * (GCC and Clang define narrowing as modulo 2^N) and then sign- or zero-extended to 64 bits as
+ * the type says, bool as 0 or 1, float as its 32-bit pattern with zero above, double and
+ * pointers as they are. Inlined into the two converters below. */
+static inline __attribute__((always_inline)) const char *
+to_slot(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t, uint64_t *slot,
+        bool allow_string) {
     uint64_t bits;
     switch (t) {
     case CFFI_T_BOOL:
         if (lua_type(L, idx) != LUA_TBOOLEAN) return "bool";
-        *(_Bool *)out = lua_toboolean(L, idx);
+        *slot = lua_toboolean(L, idx) != 0;
         return NULL;
-    case CFFI_T_FLOAT:
+    case CFFI_T_FLOAT: {
         if (lua_type(L, idx) != LUA_TNUMBER) return "float";
-        *(float *)out = (float)lua_tonumber(L, idx); /* IEEE narrowing: overflow gives inf */
+        float f = (float)lua_tonumber(L, idx); /* IEEE narrowing: overflow gives inf */
+        uint32_t pattern;
+        memcpy(&pattern, &f, sizeof pattern);
+        *slot = pattern;
         return NULL;
-    case CFFI_T_DOUBLE:
+    }
+    case CFFI_T_DOUBLE: {
         if (lua_type(L, idx) != LUA_TNUMBER) return "double";
-        *(double *)out = (double)lua_tonumber(L, idx);
+        double d = lua_tonumber(L, idx);
+        memcpy(slot, &d, sizeof d);
         return NULL;
+    }
     case CFFI_T_PTR:
     case CFFI_T_CSTR:
     case CFFI_T_CPTR: {
@@ -106,25 +122,35 @@ const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cf
             break;
         default: return cffi_lua_typename(t);
         }
-        memcpy(out, &p, sizeof p);
+        *slot = (uint64_t)(uintptr_t)p;
         return NULL;
     }
-    default: break;
+    case CFFI_T_INT8: case CFFI_T_UINT8: case CFFI_T_INT16: case CFFI_T_UINT16:
+    case CFFI_T_INT32: case CFFI_T_UINT32: case CFFI_T_INT64: case CFFI_T_UINT64: break;
+    case CFFI_T_VOID: case CFFI_T_COUNT: return "scalar type";
     }
-    /* Integer types: reduce like a C cast (GCC and Clang define narrowing as modulo 2^N). */
     if (!to_bits64(L, idx, &bits)) return cffi_lua_typename(t);
     switch (t) {
-    case CFFI_T_INT8: *(int8_t *)out = (int8_t)bits; break;
-    case CFFI_T_UINT8: *(uint8_t *)out = (uint8_t)bits; break;
-    case CFFI_T_INT16: *(int16_t *)out = (int16_t)bits; break;
-    case CFFI_T_UINT16: *(uint16_t *)out = (uint16_t)bits; break;
-    case CFFI_T_INT32: *(int32_t *)out = (int32_t)bits; break;
-    case CFFI_T_UINT32: *(uint32_t *)out = (uint32_t)bits; break;
-    case CFFI_T_INT64: *(int64_t *)out = (int64_t)bits; break;
-    case CFFI_T_UINT64: *(uint64_t *)out = bits; break;
+    case CFFI_T_INT8: *slot = (uint64_t)(int64_t)(int8_t)bits; break;
+    case CFFI_T_UINT8: *slot = (uint8_t)bits; break;
+    case CFFI_T_INT16: *slot = (uint64_t)(int64_t)(int16_t)bits; break;
+    case CFFI_T_UINT16: *slot = (uint16_t)bits; break;
+    case CFFI_T_INT32: *slot = (uint64_t)(int64_t)(int32_t)bits; break;
+    case CFFI_T_UINT32: *slot = (uint32_t)bits; break;
+    case CFFI_T_INT64:
+    case CFFI_T_UINT64: *slot = bits; break;
     default: return "scalar type";
     }
     return NULL;
+}
+
+const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t,
+                              void *out, bool allow_string) {
+    uint64_t slot;
+    const char *expect = to_slot(L, S, idx, t, &slot, allow_string);
+    /* The value is the slot's low bytes: every target cffi supports is little-endian. */
+    if (!expect) memcpy(out, &slot, cffi_type_size(t));
+    return expect;
 }
 
 void cffi_lua_push(lua_State *L, cffi_type t, const void *in) {
@@ -198,31 +224,38 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
     return p;
 }
 
-int cffi_lua_callnative(lua_State *L, const cffi_lua_sig *s, void *fn, int first, int shown_first,
-                        const char *fname) {
-    const cffi_lua_state *S = cffi_lua_getstate(L);
+int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
+                        int first, int shown_first, const char *fname) {
     int given = lua_gettop(L) - first + 1;
     if (given < 0) given = 0;
     if (given != s->nparams)
         return luaL_error(L, "wrong number of arguments to '%s' (%d expected for %s, got %d)",
                           fname, (int)s->nparams, cffi_sig_text(s->sig), given);
     /* Every argument converted before the call, so no error can be raised while native code
-     * runs; slots are 8 bytes, enough for every scalar type. */
-    uint64_t vals[CFFI_MAX_PARAMS];
-    void *args[CFFI_MAX_PARAMS];
+     * runs. Each goes straight where the call stub loads it (a frame call, cffi.h). */
+    _Alignas(16) unsigned char frame[CFFI_CALL_FRAME_BYTES];
+    _Alignas(16) unsigned char stack[CFFI_CALL_STACK_BYTES];
+    const cffi_lua_place *places = s->places;
     for (int i = 0; i < given; i++) {
-        const char *expect = cffi_lua_tonative(L, S, first + i, s->params[i], &vals[i], true);
+        cffi_lua_place p = places[i];
+        uint64_t slot = 0; /* set by to_slot on success; GCC cannot always see it */
+        const char *expect = to_slot(L, S, first + i, (cffi_type)p.type, &slot, true);
         if (expect) {
             const char *spelled = cffi_sig_param_text(s->sig, (size_t)i);
             if (spelled) expect = spelled; /* "unsigned int" says more than "uint32_t" */
-            cffi_lua_argfail(L, first + i, shown_first + i, fname, expect);
+            return cffi_lua_argfail(L, first + i, shown_first + i, fname, expect);
         }
-        args[i] = &vals[i];
+        unsigned char *dst = (p.on_stack ? stack : frame) + p.offset;
+        if (p.width == 8) {
+            memcpy(dst, &slot, 8);
+        } else {
+            uint32_t low = (uint32_t)slot;
+            memcpy(dst, &low, 4);
+        }
     }
-    uint64_t ret = 0;
-    cffi_status st = cffi_call(s->sig, fn, &ret, (void *const *)args);
+    cffi_status st = cffi_call_frame(s->sig, fn, frame, stack);
     if (st != CFFI_OK) return luaL_error(L, "%s: %s", fname, cffi_strerror(st));
     if (s->result == CFFI_T_VOID) return 0;
-    cffi_lua_push(L, (cffi_type)s->result, &ret);
+    cffi_lua_push(L, (cffi_type)s->result, frame + s->ret_offset);
     return 1;
 }

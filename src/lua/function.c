@@ -4,8 +4,12 @@
  */
 #include "cffi_lua.h"
 
+static cffi_lua_function *tofunction_in(lua_State *L, const cffi_lua_state *S, int idx) {
+    return cffi_lua_checkself(L, idx, S->mt_function, CFFI_LUA_FUNCTION);
+}
+
 static cffi_lua_function *tofunction(lua_State *L, int idx) {
-    return cffi_lua_checkself(L, idx, cffi_lua_getstate(L)->mt_function, CFFI_LUA_FUNCTION);
+    return tofunction_in(L, cffi_lua_getstate(L), idx);
 }
 
 /* The target address of cast and call: any pointer-like value except NULL. */
@@ -29,16 +33,18 @@ static int l_cast(lua_State *L) {
 
 /* cffi.call(addr, sig, conv, ...) */
 static int l_call(lua_State *L) {
+    cffi_lua_state *S = cffi_lua_getstate(L);
     void *addr = check_target(L, 1, "call");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "call");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "call");
     if (lua_gettop(L) < 3) lua_settop(L, 3); /* cffi.call(addr, sig) with no convention */
-    return cffi_lua_callnative(L, s, addr, 4, 4, "call");
+    return cffi_lua_callnative(L, S, s, addr, 4, 4, "call");
 }
 
 static int fn_call(lua_State *L) {
-    cffi_lua_function *f = tofunction(L, 1);
+    const cffi_lua_state *S = cffi_lua_getstate(L);
+    cffi_lua_function *f = tofunction_in(L, S, 1);
     /* Lua passes the view itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, f->sig, f->addr, 2, 1, CFFI_LUA_FUNCTION);
+    return cffi_lua_callnative(L, S, f->sig, f->addr, 2, 1, CFFI_LUA_FUNCTION);
 }
 
 static int fn_tostring(lua_State *L) {

@@ -123,7 +123,8 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
         bool on_stack;
         size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
         s->params[i] = (uint8_t)cffi_sig_param(sig, i);
-        s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i]};
+        s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i],
+                                         (uint8_t)cffi_sig_arg_width(sig, i)};
         if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
     }
     lua_rawset(L, -3);                                               /* cache */
