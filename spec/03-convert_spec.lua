@@ -1,6 +1,7 @@
 -- 03-convert: every scalar type's extremes in both directions (Lua -> native through a compiled
 -- identity function and back; native -> Lua through a callback called by native code), and the
--- conversion rules for integers, floats, booleans, pointers and strings.
+-- conversion rules for integers, floats, booleans, pointers and strings, and narrow arguments
+-- arriving extended to the whole register.
 local cffi = require "cffi"
 local util = require "support.util"
 
@@ -55,6 +56,22 @@ describe("conversions", function()
       end
     end)
   end
+
+  it("passes narrow integers and bool extended to the whole register, as compilers expect", function()
+    -- A register argument is 64 bits on 64-bit targets; a function returning its uint64_t
+    -- argument shows all of them. (32-bit targets pass these in 4-byte stack slots.)
+    if string.packsize("T") ~= 8 then return end
+    local function raw(ty, v) return util.helper("helper_id_u64", "uint64_t(" .. ty .. ")")(v) end
+    assert.equal(-1, raw("int8_t", -1))
+    assert.equal(-128, raw("int8_t", 128))
+    assert.equal(255, raw("uint8_t", -1))
+    assert.equal(-32768, raw("int16_t", 32768))
+    assert.equal(65535, raw("uint16_t", -1))
+    assert.equal(-1, raw("int32_t", 4294967295))
+    assert.equal(4294967295, raw("uint32_t", -1))
+    assert.equal(1, raw("bool", true))
+    assert.equal(0, raw("bool", false))
+  end)
 
   it("produces extremes written by C", function()
     assert.equal(-128, util.helper("helper_min_i8", "int8_t(void)")())
