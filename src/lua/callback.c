@@ -312,8 +312,7 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
 /* A cffi.callback, live or released (a released one has the __gc-less metatable). The live
  * callback checked (or created) last is remembered in S->cb_last, which makes the check of a
  * callback used over and over (cb(...) in a loop, wrap then free) one address comparison. */
-static lcallback *tocallback(lua_State *L, int idx) {
-    cffi_lua_state *S = cffi_lua_getstate(L);
+static lcallback *tocallback_in(lua_State *L, cffi_lua_state *S, int idx) {
     void *p = lua_touserdata(L, idx);
     if (p && p == S->cb_last) return p;
     if (lua_getmetatable(L, idx)) { /* false for anything without one, userdata or not */
@@ -329,11 +328,19 @@ static lcallback *tocallback(lua_State *L, int idx) {
     return NULL;
 }
 
+static lcallback *tocallback(lua_State *L, int idx) {
+    return tocallback_in(L, cffi_lua_getstate(L), idx);
+}
+
 /* The one checked accessor for operations that need a live callback. */
-static lcallback *checklive(lua_State *L, int idx) {
-    lcallback *cb = tocallback(L, idx);
+static lcallback *checklive_in(lua_State *L, cffi_lua_state *S, int idx) {
+    lcallback *cb = tocallback_in(L, S, idx);
     if (!cb->closure) luaL_error(L, "attempt to use a freed cffi.callback");
     return cb;
+}
+
+static lcallback *checklive(lua_State *L, int idx) {
+    return checklive_in(L, cffi_lua_getstate(L), idx);
 }
 
 void *cffi_lua_callback_code(void *ud) {
@@ -444,10 +451,10 @@ static int cb_set(lua_State *L) {
 }
 
 static int cb_call(lua_State *L) {
-    lcallback *cb = checklive(L, 1);
+    cffi_lua_state *S = cffi_lua_getstate(L);
+    lcallback *cb = checklive_in(L, S, 1);
     /* Lua passes the callback itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, cffi_lua_getstate(L), cb->sig, cb->code, 2, 1,
-                               CFFI_LUA_CALLBACK);
+    return cffi_lua_callnative(L, S, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK);
 }
 
 /* ---------------------------------------------------------------------------------------------
