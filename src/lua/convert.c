@@ -43,10 +43,9 @@ static __attribute__((noinline)) bool float_bits64(lua_State *L, int idx, uint64
     return true;
 }
 
-/* An integer-valued Lua number as the low 64 bits of its two's complement value: what a C cast
- * from an unbounded integer would keep. */
-static inline bool to_bits64(lua_State *L, int idx, uint64_t *out) {
-    if (lua_type(L, idx) != LUA_TNUMBER) return false;
+/* The number at idx (a Lua number: the caller checked), if integer-valued, as the low 64 bits of
+ * its two's complement value: what a C cast from an unbounded integer would keep. */
+static inline bool number_bits64(lua_State *L, int idx, uint64_t *out) {
     int isint;
     lua_Integer i = lua_tointegerx(L, idx, &isint);
     if (isint) { /* integers, and floats with an integer value that fits in 64 signed bits */
@@ -54,6 +53,11 @@ static inline bool to_bits64(lua_State *L, int idx, uint64_t *out) {
         return true;
     }
     return float_bits64(L, idx, out);
+}
+
+/* The same for any value: false for anything but an integer-valued number. */
+static inline bool to_bits64(lua_State *L, int idx, uint64_t *out) {
+    return lua_type(L, idx) == LUA_TNUMBER && number_bits64(L, idx, out);
 }
 
 /* Our pointer-like userdata at idx -> address. Returns false if the value is none of them. */
@@ -110,7 +114,7 @@ to_slot(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t, uint64_t *s
         case LUA_TNIL: p = NULL; break;
         case LUA_TLIGHTUSERDATA: p = lua_touserdata(L, idx); break;
         case LUA_TNUMBER:
-            if (!to_bits64(L, idx, &bits)) return cffi_lua_typename(t);
+            if (!number_bits64(L, idx, &bits)) return cffi_lua_typename(t);
             p = (void *)(uintptr_t)bits;
             break;
         case LUA_TSTRING:
@@ -201,8 +205,12 @@ int cffi_lua_argfail(lua_State *L, int idx, int shown, const char *fname, const 
 }
 
 void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
-    const cffi_lua_state *S = cffi_lua_getstate(L);
     *limit = SIZE_MAX;
+    uint64_t bits;
+    /* An integer address, the common case: no module state, no metatable. */
+    if (lua_type(L, idx) == LUA_TNUMBER && number_bits64(L, idx, &bits))
+        return (void *)(uintptr_t)bits;
+    const cffi_lua_state *S = cffi_lua_getstate(L);
     if (cffi_lua_kind(L, S, idx) == CFFI_LUA_IS_BUFFER) {
         cffi_lua_buffer *b = lua_touserdata(L, idx);
         *limit = b->size;
