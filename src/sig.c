@@ -1213,6 +1213,27 @@ static void parser_release(parser *p) {
     p->toks = NULL;
 }
 
+/* The normal form must parse back to the same signature: cffi_sig_text hands it out, and the
+ * table finds it under it. It can nest deeper than the text it came from, since a parameter
+ * written as a function type, `int (int)`, prints as a pointer to one, `int (*)(int)`, which is
+ * one parenthesized level more per such parameter. Such a text is refused like any other that
+ * nests too deeply. Destroys sig on failure. */
+static cffi_status check_normal_form(sig_obj *sig, const char *text, char *errbuf,
+                                     size_t errlen) {
+    if (strcmp(sig->pub.text, text) == 0) return CFFI_OK;
+    char why[160] = "";
+    parser check = {.text = sig->pub.text, .errbuf = why, .errlen = sizeof why};
+    bool parsed = parse_signature(&check) != NULL;
+    parser_release(&check);
+    if (parsed) return CFFI_OK;
+    sig_obj_destroy(sig);
+    if (check.status == CFFI_ENOMEM) return CFFI_ENOMEM;
+    cffi_errorf(errbuf, errlen, "written in normal form, the signature does not parse back (%s): "
+                "a parameter of function type counts as a pointer to a function",
+                why);
+    return check.status;
+}
+
 /* Add one reference to a signature found in the table. Caller holds table_lock, which is what
  * keeps a concurrent final cffi_sig_free from destroying it (see cffi_sig_free). */
 static cffi_sig *take_found(sig_entry *e) {
@@ -1279,6 +1300,7 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
     sig_obj *sig;
     cffi_status s = sig_obj_build(&p, fn, abi, &sig);
     parser_release(&p);
+    if (s == CFFI_OK) s = check_normal_form(sig, text, errbuf, errlen);
     if (s == CFFI_ENOMEM && errbuf && errlen && !errbuf[0])
         cffi_errorf(errbuf, errlen, "out of memory");
     if (s != CFFI_OK) return s;

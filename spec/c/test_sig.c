@@ -254,7 +254,7 @@ static void test_many_params(void) {
     }
 
     /* Nesting and pointer depth are bounded (a script's text must not exhaust the stack). */
-    char err_limit[128];
+    char err_limit[256];
     cffi_sig *limited;
     used = (size_t)snprintf(text, sizeof text, "int");
     for (int i = 0; i < 40; i++) used += (size_t)snprintf(text + used, sizeof text - used, "(*");
@@ -269,6 +269,34 @@ static void test_many_params(void) {
     limited = parse_ok(text, NULL);
     CHECK(limited && cffi_sig_result(limited) == CFFI_T_PTR);
     cffi_sig_free(limited);
+    /* A parameter of function type prints as a pointer to a function, one level deeper: a
+     * text whose normal form would nest too deeply is refused, since its normal form would not
+     * parse back. k nested function-type parameters take k + 1 levels as written, 2k + 1 in
+     * normal form. */
+    for (int k = 15; k <= 20; k += 5) {
+        used = (size_t)snprintf(text, sizeof text, "void(");
+        for (int i = 0; i < k; i++)
+            used += (size_t)snprintf(text + used, sizeof text - used, "int (");
+        used += (size_t)snprintf(text + used, sizeof text - used, "void");
+        for (int i = 0; i <= k; i++)
+            used += (size_t)snprintf(text + used, sizeof text - used, ")");
+        if (k == 15) {
+            limited = parse_ok(text, NULL);
+            cffi_sig *again = limited ? parse_ok(cffi_sig_text(limited), NULL) : NULL;
+            CHECK(again && again == limited);
+            cffi_sig_free(again);
+            cffi_sig_free(limited);
+        } else {
+            limited = (cffi_sig *)&limited;
+            CHECK(cffi_sig_parse(text, NULL, &limited, err_limit, sizeof err_limit) ==
+                  CFFI_EBADSIG);
+            CHECK(limited == NULL);
+            CHECK_MSG(strstr(err_limit, "written in normal form, the signature does not parse "
+                                        "back (col ") == err_limit &&
+                          strstr(err_limit, "declarator nested too deeply (at most 32 levels)"),
+                      "message: %s", err_limit);
+        }
+    }
     CHECK(cffi_sig_parse("void(int *****************)", NULL, &limited, err_limit,
                          sizeof err_limit) == CFFI_EBADSIG);
     CHECK_STR(err_limit, "col 26: too many '*' (at most 16 in a row)");
