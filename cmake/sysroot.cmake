@@ -1,0 +1,63 @@
+# sysroot.cmake - a sysroot of Debian packages for a cross build, shared by the toolchain files.
+#
+#   cffi_debian_sysroot(ARCH <debian-arch> MULTIARCH <triplet> PACKAGES <package>...)
+#
+# Unpacks the packages (scripts/debian-sysroot.sh) into a cache outside the build tree, keyed by
+# what it is built from (architecture, package list, the script itself), so that a fresh clone or
+# a new build tree reuses it and a changed list builds a new one; a missing cache is rebuilt.
+# -DCFFI_SYSROOT=<dir> puts it elsewhere. Then points CMake's find_* and pkg-config at it.
+#
+# Leaves CFFI_SYSROOT (cache) and, when the sysroot holds Debian's lua5.4, CFFI_TARGET_LUA,
+# CFFI_TARGET_LUA_LIBPATH and CFFI_TARGET_LUA_CPATH for cmake/lua.cmake, which wraps that
+# interpreter (under the emulator where needed) to run the busted specs.
+
+function(cffi_debian_sysroot)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "ARCH;MULTIARCH" "PACKAGES")
+  set(script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../scripts/debian-sysroot.sh")
+  if(NOT CFFI_SYSROOT)
+    file(SHA256 "${script}" script_hash)
+    string(SHA256 key "${arg_ARCH};${arg_PACKAGES};${script_hash}")
+    string(SUBSTRING "${key}" 0 16 key)
+    if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
+      set(cache "$ENV{XDG_CACHE_HOME}")
+    elseif(DEFINED ENV{HOME})
+      set(cache "$ENV{HOME}/.cache")
+    else()
+      set(cache "${CMAKE_BINARY_DIR}")
+    endif()
+    set(CFFI_SYSROOT "${cache}/cffi/sysroot-${arg_ARCH}-${key}")
+  endif()
+  set(CFFI_SYSROOT "${CFFI_SYSROOT}" CACHE PATH "Sysroot of Debian ${arg_ARCH} packages")
+
+  if(NOT CMAKE_IN_TRY_COMPILE)
+    execute_process(COMMAND bash "${script}" ${arg_ARCH} "${CFFI_SYSROOT}" ${arg_PACKAGES}
+                    RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "cffi: scripts/debian-sysroot.sh ${arg_ARCH} failed (${rc})")
+    endif()
+  endif()
+
+  set(root "${CFFI_SYSROOT}")
+  # Libraries and headers from the sysroot first, then the compiler's own; programs (cmake's
+  # helpers, pkg-config) from the host.
+  set(CMAKE_FIND_ROOT_PATH "${root}" PARENT_SCOPE)
+  set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER PARENT_SCOPE)
+  set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH PARENT_SCOPE)
+  set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH PARENT_SCOPE)
+  set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH PARENT_SCOPE)
+  # Debian's multiarch headers (lua5.4-deb-multiarch.h, included by luaconf.h) live under
+  # include/<triplet>, which the compiler searches only on the host.
+  set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES "${root}/usr/include/${arg_MULTIARCH}" PARENT_SCOPE)
+  # pkg-config sees only the sysroot's .pc files, with paths moved into the sysroot.
+  set(ENV{PKG_CONFIG_LIBDIR}
+      "${root}/usr/lib/${arg_MULTIARCH}/pkgconfig:${root}/usr/share/pkgconfig")
+  set(ENV{PKG_CONFIG_SYSROOT_DIR} "${root}")
+  set(ENV{PKG_CONFIG_PATH} "")
+
+  if(EXISTS "${root}/usr/bin/lua5.4")
+    set(CFFI_TARGET_LUA "${root}/usr/bin/lua5.4" PARENT_SCOPE)
+    set(CFFI_TARGET_LUA_LIBPATH "${root}/usr/lib/${arg_MULTIARCH}:${root}/lib/${arg_MULTIARCH}"
+        PARENT_SCOPE)
+    set(CFFI_TARGET_LUA_CPATH "${root}/usr/lib/${arg_MULTIARCH}/lua/5.4/?.so" PARENT_SCOPE)
+  endif()
+endfunction()
