@@ -87,7 +87,7 @@ function(_bf_clang test variant cflags lflags)
     COMMENT "Building ${test} with clang (${variant})"
     VERBATIM)
   add_custom_target(${test}_clang_${variant} ALL DEPENDS ${exe})
-  add_test(NAME c.barefn.${test}.clang.${variant} COMMAND ${exe})
+  add_test(NAME c.barefn.${test}.clang.${variant} COMMAND ${CFFI_RUN} ${exe})
   set_tests_properties(c.barefn.${test}.clang.${variant} PROPERTIES LABELS "c;barefn" TIMEOUT 120)
   cffi_mdwe_twin(c.barefn.${test}.clang.${variant} ${exe})
 endfunction()
