@@ -16,13 +16,29 @@ if [ "$what" = bench ]; then
   packages+=(luajit) # the peer the benchmarks compare Lua callbacks and creation against
 fi
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+updated=no
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "cffi: installing ${missing[*]}"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get update -qq
+  if [ $updated = no ]; then $sudo apt-get update -qq; updated=yes; fi
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+install_missing "${packages[@]}"
+
+# Some x86-64 kernels refuse i386 programs ("Exec format error") even with IA32 emulation
+# configured. The i386 configuration then runs its programs under qemu-i386
+# (cmake/emulator.cmake decides at configure time); install it only where it is needed.
+if [ "$what" = test ]; then
+  probe_dir=$(mktemp -d)
+  trap 'rm -rf "$probe_dir"' EXIT
+  echo 'int main(void) { return 42; }' >"$probe_dir/probe.c"
+  if gcc -m32 -o "$probe_dir/probe" "$probe_dir/probe.c" 2>/dev/null; then
+    rc=0; "$probe_dir/probe" 2>/dev/null || rc=$?
+    if [ "$rc" != 42 ]; then install_missing qemu-user; fi
+  fi
 fi

@@ -10,40 +10,32 @@
 # Full-size stress runs are scripts/stress.sh, not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-jobs=$(nproc)
+source scripts/lib.sh
 fuzz_seconds=${FUZZ_SECONDS:-60}
-common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCFFI_WERROR=ON -DCFFI_BUILD_BENCH=OFF
-        -DCFFI_RANDOM_SEEDS=1 -DCFFI_RANDOM_CLANG=OFF)
-
-configure() {  # dir, cmake options...
-  local dir=$1; shift
-  echo "== cffi: configuration $dir"
-  cmake -S . -B "$dir" "${common[@]}" "$@" >/dev/null
-}
-
-run_ctest() {  # dir, ctest options...
-  local dir=$1; shift
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" "$@")
-}
+common=(-DCFFI_BUILD_BENCH=OFF -DCFFI_RANDOM_SEEDS=1 -DCFFI_RANDOM_CLANG=OFF)
+failed=()
 
 # ASan + UBSan, with the Lua module (scripts/test.sh's build-asan runs the C tests without it).
-configure build-hard-asan -DCFFI_SANITIZE=address,undefined
-cmake --build build-hard-asan -j"$jobs"
-run_ctest build-hard-asan -L hardening
+CTEST_ARGS="-L hardening" run_config build-hard-asan "${common[@]}" \
+  -DCFFI_SANITIZE=address,undefined || failed+=(build-hard-asan)
 
 # valgrind memcheck.
-configure build-hard-valgrind -DCFFI_VALGRIND=ON
-cmake --build build-hard-valgrind -j"$jobs"
-run_ctest build-hard-valgrind -L valgrind
+CTEST_ARGS="-L valgrind" run_config build-hard-valgrind "${common[@]}" -DCFFI_VALGRIND=ON ||
+  failed+=(build-hard-valgrind)
 
 # ThreadSanitizer: clang, no Lua (the thread tests are C).
-CC=clang configure build-hard-tsan -DCFFI_SANITIZE=thread -DCFFI_BUILD_LUA=OFF
-cmake --build build-hard-tsan -j"$jobs" --target hard_stress test_threads
-TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
-  run_ctest build-hard-tsan -R '^(hard\.stress\.threads|c\.test_threads)$'
+TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} CC=clang BUILD_TARGETS="hard_stress test_threads" \
+  CTEST_ARGS="-R ^(hard\.stress\.threads|c\.test_threads)$" \
+  run_config build-hard-tsan "${common[@]}" -DCFFI_SANITIZE=thread -DCFFI_BUILD_LUA=OFF ||
+  failed+=(build-hard-tsan)
 
 # libFuzzer: a bounded run of each target, then the replays of corpora and kept crashes.
-CC=clang configure build-hard-fuzz -DCFFI_SANITIZE=address,undefined \
-  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCFFI_FUZZ=ON -DCFFI_FUZZ_SECONDS="$fuzz_seconds"
-cmake --build build-hard-fuzz -j"$jobs" --target sig_fuzz lua_fuzz sig_replay lua_replay
-run_ctest build-hard-fuzz -L fuzz
+CC=clang BUILD_TARGETS="sig_fuzz lua_fuzz sig_replay lua_replay" CTEST_ARGS="-L fuzz" \
+  run_config build-hard-fuzz "${common[@]}" -DCFFI_SANITIZE=address,undefined \
+  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link -DCFFI_FUZZ=ON -DCFFI_FUZZ_SECONDS="$fuzz_seconds" ||
+  failed+=(build-hard-fuzz)
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "cffi: hardening configurations failed: ${failed[*]}" >&2
+  exit 1
+fi
