@@ -16,14 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct lcallback lcallback;
+
 typedef struct cb_core {
     lua_State *L;              /* the state's main thread: never a coroutine */
     cffi_lua_state *S;
     cffi_sig *sig;             /* a reference, for messages */
+    struct cb_core *prev, *next; /* S->live, while not released */
+    lcallback *ud;             /* the userdata, while not released */
     pthread_t owner;           /* the OS thread that created the callback */
     int fnref;                 /* the Lua function, in the registry */
     int errref;                /* on_error, or LUA_NOREF */
-    int strref;                /* anchor of the last string result (pointer results only) */
+    /* Pointer results only: the registry slot anchoring the string results returned since the
+     * last call began (one string, or a table of them when a nested call's result is still
+     * valid), and how many there are. */
+    int strref;
+    unsigned strs;
     unsigned depth;            /* bridge activations running now */
     bool any_thread, once, called, released, str_args;
     uint8_t result, nparams;
@@ -32,12 +40,13 @@ typedef struct cb_core {
     cffi_lua_place params[];   /* where each argument arrives, and its type */
 } cb_core;
 
-typedef struct lcallback {
+struct lcallback {
     cb_core *core;            /* NULL when empty or released */
     cffi_closure *closure;    /* NULL when empty or released */
     void *code;               /* kept after release, for tostring */
-    const cffi_lua_sig *sig;  /* kept after release, for tostring and :signature() */
-} lcallback;
+    const cffi_lua_sig *sig;  /* kept after release, for tostring and :signature(); anchored
+                                 by the userdata's user value */
+};
 
 static void core_free(cb_core *k) {
     cffi_sig_free(k->sig);
@@ -133,6 +142,7 @@ typedef struct bridge_frame {
     unsigned char *frame;      /* the closure's register frame: arguments and the result slot */
     unsigned char *stack;      /* the caller's stack arguments */
     const char *cmsg;   /* a message from C (no Lua error object), or NULL */
+    const char *expect; /* a bad result: what was expected (the error object is the result) */
     bool done;          /* the frame holds a result from on_error */
 } bridge_frame;
 
@@ -147,46 +157,90 @@ static int call_protected(lua_State *L) {
     return 1;
 }
 
+/* Anchor the string at idx with those returned since the current call began: the first one
+ * alone in the slot, which cannot allocate; a second (a nested call's result is still valid)
+ * makes the slot a table of them, which can raise a memory error: call that case protected. */
+static void anchor_string(lua_State *L, cb_core *k, int idx) {
+    if (k->strs == 0) {
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, LUA_REGISTRYINDEX, k->strref); /* an existing slot: cannot allocate */
+        k->strs = 1;
+        return;
+    }
+    idx = lua_absindex(L, idx);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->strref);      /* the string, or the table */
+    if (k->strs == 1) {
+        lua_createtable(L, 4, 0);                      /* string, table */
+        lua_insert(L, -2);
+        lua_rawseti(L, -2, 1);                         /* table */
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, LUA_REGISTRYINDEX, k->strref);
+    }
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, -2, (lua_Integer)++k->strs);
+    lua_pop(L, 1);
+}
+
+/* Protected: anchor_string for the string at index 2. */
+static int anchor_protected(lua_State *L) {
+    anchor_string(L, lua_touserdata(L, 1), 2);
+    return 0;
+}
+
 /* The result at idx into the frame's result slot (untouched on failure). Returns NULL or what
- * was expected. Never raises. */
-static const char *take_result(lua_State *L, cb_core *k, int idx, unsigned char *frame) {
+ * was expected. Never raises unless may_raise: a string result that must be kept with another
+ * (nested calls) is then anchored here, else *anchor_later is set for the caller to do it
+ * protected. */
+static const char *take_result(lua_State *L, cb_core *k, int idx, unsigned char *frame,
+                               bool may_raise, bool *anchor_later) {
     cffi_type t = (cffi_type)k->result;
     if (t == CFFI_T_VOID) return NULL;
     uint64_t value = 0;
     const char *expect = cffi_lua_tonative(L, k->S, idx, t, &value, true);
-    if (!expect) cffi_frame_set_result(k->sig, frame, &value);
-    if (!expect && lua_type(L, idx) == LUA_TSTRING) {
+    if (expect) return expect;
+    if (lua_type(L, idx) == LUA_TSTRING) {
         /* The string must outlive this call: anchor it until the next call or the free. */
         if (k->strref == LUA_NOREF) return "pointer (the callback was freed during the call)";
-        lua_pushvalue(L, idx);
-        lua_rawseti(L, LUA_REGISTRYINDEX, k->strref); /* an existing slot: cannot allocate */
+        if (k->strs == 0 || may_raise) anchor_string(L, k, idx);
+        else *anchor_later = true;
     }
-    return expect;
+    cffi_frame_set_result(k->sig, frame, &value);
+    return NULL;
 }
 
-/* Message and traceback of an error object at idx (a msgh table, or a bare value). */
+/* Message and traceback of an error object at idx (a msgh table, or a bare value). Never raises:
+ * what is not a string is named by its type. */
 static void split_error(lua_State *L, int idx, const char **msg, const char **tb) {
     *tb = NULL;
+    *msg = NULL;
     if (lua_type(L, idx) == LUA_TTABLE) {
         lua_rawgeti(L, idx, 1);
         lua_rawgeti(L, idx, 2);         /* ..., msg, tb (stay on the stack while used) */
-        *msg = lua_tostring(L, -2);
-        *tb = lua_tostring(L, -1);
-    } else {
+        if (lua_type(L, -2) == LUA_TSTRING) *msg = lua_tostring(L, -2);
+        if (lua_type(L, -1) == LUA_TSTRING) *tb = lua_tostring(L, -1);
+    } else if (lua_type(L, idx) == LUA_TSTRING) {
         *msg = lua_tostring(L, idx);
     }
     if (!*msg) *msg = "(error object is not a string)";
 }
 
-/* Protected: the error path. Stack: frame, error object (or nil when frame->cmsg is set). Calls
- * on_error (its result becomes the callback's) or reports on stderr. */
+/* Protected: the error path, on the error thread (or the main thread). Stack: frame, error
+ * object (or, for a bad result, the result; nil when frame->cmsg is set). Calls on_error (its
+ * result becomes the callback's) or reports on stderr. */
 static int error_path(lua_State *L) {
     bridge_frame *f = lua_touserdata(L, 1);
     cb_core *k = f->k;
     const char *msg, *tb;
-    if (f->cmsg) {
-        msg = f->cmsg;
-        luaL_traceback(L, L, NULL, 1); /* where the main thread is: the native call that came in */
+    if (f->cmsg || f->expect) {
+        if (f->expect) {
+            const char *spelled = cffi_sig_result_text(k->sig);
+            msg = lua_pushfstring(L, "bad result (%s expected, got %s)",
+                                  spelled ? spelled : f->expect, luaL_typename(L, 2));
+        } else {
+            msg = f->cmsg;
+        }
+        /* Where the main thread is: the native call came in there. */
+        luaL_traceback(L, k->L, NULL, L == k->L ? 1 : 0);
         tb = lua_tostring(L, -1);
     } else {
         split_error(L, 2, &msg, &tb);
@@ -200,7 +254,8 @@ static int error_path(lua_State *L) {
     lua_pushstring(L, msg);
     if (tb) lua_pushstring(L, tb); else lua_pushnil(L);
     lua_call(L, 2, 1);                 /* ..., on_error's result */
-    const char *expect = take_result(L, k, top + 1, f->frame);
+    bool unused = false;
+    const char *expect = take_result(L, k, top + 1, f->frame, true, &unused);
     if (expect)
         return luaL_error(L, "on_error returned a bad result (%s expected, got %s)",
                           cffi_sig_result_text(k->sig) ? cffi_sig_result_text(k->sig) : expect,
@@ -209,27 +264,41 @@ static int error_path(lua_State *L) {
     return 0;
 }
 
-/* The error path, entered with the error object on the top (or with cmsg, a message from C).
- * Leaves the stack as it found it except for what the caller discards with lua_settop. Cold and
- * out of line: the bridge's clean path never builds a bridge_frame for it. */
+/* The error path, entered with the error object (or the bad result) on L's top, or with cmsg, a
+ * message from C. Runs on the module state's error thread: its own count of nested C calls
+ * leaves on_error room even when the error was a C stack overflow on the main thread. A nested
+ * error path (on_error's own callbacks failing) runs on the main thread. Leaves L's stack as it
+ * found it except for what the caller discards with lua_settop. Cold and out of line: the
+ * bridge's clean path never builds a bridge_frame for it. */
 static __attribute__((cold, noinline)) void fail(lua_State *L, cb_core *k, unsigned char *frame,
-                                                 unsigned char *stack, const char *cmsg) {
-    bridge_frame frame_record = {k, frame, stack, cmsg, false};
+                                                 unsigned char *stack, const char *cmsg,
+                                                 const char *expect) {
+    bridge_frame frame_record = {k, frame, stack, cmsg, expect, false};
     bridge_frame *f = &frame_record;
+    cffi_lua_state *S = k->S;
+    lua_State *T = S->errthread && !S->errthread_busy ? S->errthread : L;
     int obj = lua_gettop(L);
-    if (!lua_checkstack(L, 8)) {
+    int base = lua_gettop(T);
+    if (!lua_checkstack(T, 8) || !lua_checkstack(L, 2)) {
         fputs("cffi: error in a callback, and no Lua stack left to report it\n", stderr);
     } else {
-        lua_pushcfunction(L, msgh);       /* ..., obj, msgh */
-        lua_pushcfunction(L, error_path); /* ..., obj, msgh, error_path */
-        lua_pushlightuserdata(L, f);
+        if (T != L) S->errthread_busy = true;
+        lua_pushcfunction(T, msgh);       /* T: ..., msgh */
+        lua_pushcfunction(T, error_path); /* T: ..., msgh, error_path */
+        lua_pushlightuserdata(T, f);
         if (f->cmsg) lua_pushnil(L); else lua_pushvalue(L, obj);
-        if (lua_pcall(L, 2, 0, obj + 1) != LUA_OK) {  /* on_error raised, or out of memory */
+        lua_xmove(L, T, 1);               /* T: ..., msgh, error_path, f, obj */
+        if (lua_pcall(T, 2, 0, base + 1) != LUA_OK) { /* on_error raised, or out of memory */
             const char *msg, *tb;
-            split_error(L, lua_gettop(L), &msg, &tb);
-            fprintf(stderr, "cffi: error in on_error: %s\n%s%s", msg, tb ? tb : "",
-                    tb ? "\n" : "");
+            split_error(T, lua_gettop(T), &msg, &tb);
+            if (k->errref != LUA_NOREF)
+                fprintf(stderr, "cffi: error in on_error: %s\n%s%s", msg, tb ? tb : "",
+                        tb ? "\n" : "");
+            else
+                fprintf(stderr, "cffi: error in a callback, and reporting it failed: %s\n", msg);
         }
+        lua_settop(T, base);
+        if (T != L) S->errthread_busy = false;
     }
     if (!f->done) write_default(f->k, f->frame);
 }
@@ -239,12 +308,22 @@ static __attribute__((cold, noinline)) void fail(lua_State *L, cb_core *k, unsig
 static __attribute__((cold, noinline)) void slow_result(lua_State *L, cb_core *k,
                                                         unsigned char *frame,
                                                         unsigned char *stack, int base) {
-    const char *expect = take_result(L, k, base + 2, frame);
-    if (!expect) return;
-    const char *spelled = cffi_sig_result_text(k->sig);
-    const char *msg = lua_pushfstring(L, "bad result (%s expected, got %s)",
-                                      spelled ? spelled : expect, luaL_typename(L, base + 2));
-    fail(L, k, frame, stack, msg);
+    bool anchor_later = false;
+    const char *expect = take_result(L, k, base + 2, frame, false, &anchor_later);
+    if (expect) {
+        fail(L, k, frame, stack, NULL, expect); /* the bad result is on the top */
+        return;
+    }
+    if (anchor_later) { /* a second string to keep: allocates, so protected */
+        if (!lua_checkstack(L, 3)) {
+            fail(L, k, frame, stack, "Lua stack overflow keeping a string result", NULL);
+            return;
+        }
+        lua_pushcfunction(L, anchor_protected);
+        lua_pushlightuserdata(L, k);
+        lua_pushvalue(L, base + 2);
+        if (lua_pcall(L, 2, 0, 0) != LUA_OK) fail(L, k, frame, stack, NULL, NULL);
+    }
 }
 
 /* Protected call through call_protected: the arguments include strings, whose conversion can
@@ -252,7 +331,7 @@ static __attribute__((cold, noinline)) void slow_result(lua_State *L, cb_core *k
 static __attribute__((noinline)) int pcall_string_args(lua_State *L, cb_core *k,
                                                         unsigned char *frame,
                                                         unsigned char *stack) {
-    bridge_frame f = {k, frame, stack, NULL, false};
+    bridge_frame f = {k, frame, stack, NULL, NULL, false};
     lua_pushcfunction(L, call_protected);
     lua_pushlightuserdata(L, &f);
     return lua_pcall(L, 1, 1, -3); /* the handler, below the two */
@@ -275,12 +354,13 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
      * clean call leaves exactly two values (handler and result) and pops them without it. */
     int base = -1;
     k->depth++; /* keeps k alive if the Lua function frees its own callback */
+    k->strs = 0; /* string results of earlier calls need not stay valid */
     if (k->once && k->called) {
         base = lua_gettop(L);
-        fail(L, k, frame, stack, "called more than once");
+        fail(L, k, frame, stack, "called more than once", NULL);
     } else if (!lua_checkstack(L, k->nparams + 4)) {
         base = lua_gettop(L);
-        fail(L, k, frame, stack, "Lua stack overflow entering a callback");
+        fail(L, k, frame, stack, "Lua stack overflow entering a callback", NULL);
     } else {
         k->called = true;
         int st;
@@ -294,7 +374,7 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
         }
         if (st != LUA_OK) {
             base = lua_gettop(L) - 2;
-            fail(L, k, frame, stack, NULL);
+            fail(L, k, frame, stack, NULL, NULL);
         } else if (k->result != CFFI_T_VOID && !fast_result(L, k, frame)) {
             base = lua_gettop(L) - 2;
             slow_result(L, k, frame, stack, base);
@@ -363,12 +443,24 @@ static void release(lua_State *L, lcallback *cb) {
     if (!k) return;
     if (k->S->cb_last == cb) k->S->cb_last = NULL; /* it only ever holds a live callback */
     cb->core = NULL;
+    if (k->prev) k->prev->next = k->next; else k->S->live = k->next;
+    if (k->next) k->next->prev = k->prev;
+    k->prev = k->next = NULL;
+    k->ud = NULL;
     cffi_lua_unref(L, k->S, k->fnref);
     cffi_lua_unref(L, k->S, k->errref);
     cffi_lua_unref(L, k->S, k->strref);
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->released = true;
     if (k->depth == 0) core_free(k); /* else the running bridge frees it on the way out */
+}
+
+void cffi_lua_release_all(lua_State *L, cffi_lua_state *S) {
+    while (S->live) {
+        lcallback *cb = S->live->ud;
+        release(L, cb); /* unlinks it */
+        cb->sig = NULL; /* the cache may go first while the state closes */
+    }
 }
 
 /* free, close and __close. Besides the release, the userdata trades its metatable for the one
@@ -524,18 +616,27 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
 
 static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
+    /* lua_close runs finalizers: one that made a callback would leave it live after the state
+     * is gone (Lua finalizes nothing made then). Those made before the module state's own
+     * finalizer are released by it; after it, none is made. */
+    if (S->closing) return luaL_error(L, "cffi.wrap: the Lua state is closing");
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap");
+    lua_settop(L, 4);
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig (at 5) */
+    if (!s->sig) return luaL_error(L, "cffi.wrap: the Lua state is closing"); /* state_gc */
     wrap_opts o;
     uint64_t defval;
     check_opts(L, 4, s, &o, &defval); /* may leave a copy of on_error on the top */
 
     /* Room to give back every reference below, so that a release never allocates. */
     cffi_lua_ref_reserve(L, S, 3);
-    /* The userdata first, empty: whatever fails below, __gc cleans up. */
-    lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 0);
+    /* The userdata first, empty: whatever fails below, __gc cleans up. It anchors the signature
+     * it points at. */
+    lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 1);
     memset(cb, 0, sizeof *cb);
     cb->sig = s;
+    lua_pushvalue(L, 5);
+    lua_setiuservalue(L, -2, 1);
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
 
     cb_core *k = malloc(sizeof *k + s->nparams * sizeof k->params[0]);
@@ -544,6 +645,10 @@ static int l_wrap(lua_State *L) {
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->sig = cffi_sig_ref(s->sig);
     cb->core = k;
+    k->ud = cb;
+    k->next = S->live;
+    if (S->live) S->live->prev = k;
+    S->live = k;
     k->L = S->main;
     k->S = S;
     k->owner = pthread_self();

@@ -24,7 +24,10 @@
 
 /* Uservalue slots of the module state userdata. The signature cache has two levels so that a
  * lookup is two raw gets of strings Lua already interned, never a key built per call. The
- * metatables are kept here too: lua_getiuservalue is much cheaper than a registry lookup by name. */
+ * metatables are kept here too: lua_getiuservalue is much cheaper than a registry lookup by name.
+ * The caches are bounded (CFFI_LUA_CACHE_MAX entries each, then started afresh): every object
+ * that uses a parsed signature anchors its cffi.sig userdata itself, so a cache only saves
+ * parsing, and a script that makes signature texts without end does not grow memory. */
 #define CFFI_LUA_UV_SIGCACHE 1    /* text -> cffi.sig userdata, no convention argument */
 #define CFFI_LUA_UV_TYPECACHE 2   /* type name -> cffi_type (integer) */
 #define CFFI_LUA_UV_CONVCACHE 3   /* convention argument -> { text -> cffi.sig userdata } */
@@ -33,9 +36,11 @@
 #define CFFI_LUA_UV_MT_BUFFER 6
 #define CFFI_LUA_UV_MT_SIG 7
 #define CFFI_LUA_UV_MT_FREED 8    /* a released cffi.callback's: the same methods, no __gc */
-#define CFFI_LUA_UV_SIGANCHOR 9   /* slot -> the strings the fast signature cache points at */
+#define CFFI_LUA_UV_SIGANCHOR 9   /* slot -> the strings and cffi.sig of a fast-cache entry */
 #define CFFI_LUA_UV_REFPOOL 10    /* the memory of the registry-reference pool */
-#define CFFI_LUA_UV_COUNT 10
+#define CFFI_LUA_UV_ERRTHREAD 11  /* the Lua thread a callback's error path runs on */
+#define CFFI_LUA_UV_COUNT 11
+#define CFFI_LUA_CACHE_MAX 4096
 
 /* The fast signature cache: a direct-mapped table from the addresses of the signature and
  * convention strings to the parsed signature. A Lua string's address is stable while it lives,
@@ -48,9 +53,23 @@ typedef struct cffi_lua_sigfast {
     const struct cffi_lua_sig *sig;
 } cffi_lua_sigfast;
 
-/* The module state, one per lua_State that required cffi. */
+struct cb_core;
+
+/* The module state, one per lua_State that required cffi: the first luaopen_cffi creates it and
+ * keeps it in the registry, so it lives until lua_close; requiring the module again (a script
+ * reload) makes a new module table over the same state, and everything made before keeps
+ * working. */
 typedef struct cffi_lua_state {
     lua_State *main;          /* the main thread: callbacks always run there */
+    /* Set when lua_close finalizes the state: from then on no callback is made, and those made
+     * by finalizers before (which Lua no longer finalizes) were released then. */
+    bool closing;
+    lua_State *errthread;     /* CFFI_LUA_UV_ERRTHREAD: where a callback's error path runs */
+    bool errthread_busy;      /* an error path runs there now (a nested one runs on main) */
+    unsigned sigcache_count, typecache_count; /* entries, for CFFI_LUA_CACHE_MAX */
+    struct cb_core *live;     /* every callback not yet released, doubly linked */
+    struct cffi_lua_sig *sigs; /* every cffi.sig holding a signature, doubly linked: lua_close
+                                  releases those Lua finalizes late or never */
     /* Metatable identities, so that conversions recognise our userdata without a registry
      * lookup. mt_freed is a released callback's (the callback's without __gc). */
     const void *mt_callback;
@@ -102,7 +121,8 @@ typedef struct cffi_lua_place {
  * the per-call paths never call back into the core to learn them, and, for cffi.wrap, where
  * each argument and the result live in a frame closure's frame. */
 typedef struct cffi_lua_sig {
-    cffi_sig *sig;           /* one reference, released by __gc */
+    cffi_sig *sig;           /* one reference, released by __gc, or by lua_close (then NULL) */
+    struct cffi_lua_sig *prev, *next; /* the module state's list of parsed signatures */
     cffi_lua_place *places;  /* nparams entries, in the same block after params */
     uint32_t ret_offset;     /* cffi_sig_result_offset */
     uint8_t result;          /* cffi_type */
@@ -114,7 +134,7 @@ typedef struct cffi_lua_sig {
 /* A cffi.function: a callable view of a native address, not owned. */
 typedef struct cffi_lua_function {
     void *addr;
-    const cffi_lua_sig *sig; /* lives in the module state's cache */
+    const cffi_lua_sig *sig; /* anchored by the userdata's user value */
 } cffi_lua_function;
 
 /* A cffi.buffer: zeroed bytes owned by the userdata itself (no __gc needed). */
@@ -140,10 +160,20 @@ void cffi_lua_setmeta(lua_State *L, int uv);
 
 /* module.c: parse (or fetch from the cache) the signature at sigidx with the convention at
  * convidx (nil or absent: "C" or the one in the text); both are positive stack indices. Raises
- * on misuse, naming fname and the argument. Leaves nothing on the stack; the result lives as
- * long as the module state S. */
+ * on misuse, naming fname and the argument. With push, leaves the cffi.sig userdata on the stack,
+ * for an object that keeps the result to anchor (the caches do not keep it for ever); without,
+ * leaves nothing and the result is only valid until the next call into Lua can collect. */
 const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
-                                      const char *fname);
+                                      const char *fname, bool push);
+
+/* The string at idx for the C parts, which read up to a NUL: raises an argument error naming
+ * what it is (what: "signature", "type name", ...) and the column if the string holds a NUL byte
+ * before its end. Not a string: NULL. */
+const char *cffi_lua_checktext(lua_State *L, int idx, const char *what);
+
+/* callback.c: release every callback of S not yet released (lua_close: the ones made by
+ * finalizers, which Lua does not finalize). */
+void cffi_lua_release_all(lua_State *L, cffi_lua_state *S);
 
 /* convert.c ------------------------------------------------------------------------------- */
 

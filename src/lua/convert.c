@@ -234,6 +234,8 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
 
 int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
                         int first, int shown_first, const char *fname) {
+    /* Released by lua_close (module.c: state_gc) while a finalizer still calls. */
+    if (!s->sig) return luaL_error(L, "%s: the Lua state is closing", fname);
     int given = lua_gettop(L) - first + 1;
     if (given < 0) given = 0;
     if (given != s->nparams)

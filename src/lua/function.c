@@ -23,10 +23,14 @@ static void *check_target(lua_State *L, int idx, const char *fname) {
 /* cffi.cast(addr, sig [, conv]) */
 static int l_cast(lua_State *L) {
     void *addr = check_target(L, 1, "cast");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "cast");
-    cffi_lua_function *f = lua_newuserdatauv(L, sizeof *f, 0);
+    lua_settop(L, 3);
+    const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "cast", true);
+    if (!s->sig) return luaL_error(L, "cffi.cast: the Lua state is closing"); /* state_gc */
+    cffi_lua_function *f = lua_newuserdatauv(L, sizeof *f, 1);
     f->addr = addr;
-    f->sig = s; /* the module state's cache keeps it for the state's life */
+    f->sig = s;
+    lua_insert(L, -2);             /* view, sig */
+    lua_setiuservalue(L, -2, 1);   /* the view anchors its signature */
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_FUNCTION);
     return 1;
 }
@@ -35,7 +39,10 @@ static int l_cast(lua_State *L) {
 static int l_call(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     void *addr = check_target(L, 1, "call");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "call");
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "call", true);
+    /* The cffi.sig userdata takes the text's place: it must stay anchored through the call (a
+     * callback it runs can make the caches drop it). */
+    lua_replace(L, 2);
     if (lua_gettop(L) < 3) lua_settop(L, 3); /* cffi.call(addr, sig) with no convention */
     return cffi_lua_callnative(L, S, s, addr, 4, 4, "call");
 }

@@ -1,6 +1,12 @@
 /*
  * library.c - cffi.load and the cffi.library userdata: a dlopen handle owned by Lua, closed by
- * lib:close() or the GC (liolib's pattern: created empty, one idempotent release).
+ * lib:close() only (liolib's pattern: created empty, one idempotent release).
+ *
+ * The collector never closes a library: scripts keep addresses from a library (cffi.cast views,
+ * integers handed to C) and drop the handle, and unloading the code under them would crash the
+ * next call. Lua's package.loadlib and Python's ctypes keep libraries loaded the same way. A
+ * handle collected without close() leaves the library loaded for the rest of the process, like
+ * a dlopen without dlclose (a second cffi.load of it costs a reference count, not a copy).
  */
 #include "cffi_lua.h"
 
@@ -21,7 +27,8 @@ static void release(llibrary *lib) {
 
 /* cffi.load(path) */
 static int l_load(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    luaL_checkstring(L, 1);
+    const char *path = cffi_lua_checktext(L, 1, "library path");
     llibrary *lib = lua_newuserdatauv(L, sizeof *lib, 0);
     lib->handle = NULL;
     luaL_setmetatable(L, CFFI_LUA_LIBRARY);
@@ -50,13 +57,20 @@ int cffi_lua_pushsym(lua_State *L, void *handle, const char *name) {
 
 static int lib_sym(lua_State *L) {
     llibrary *lib = tolibrary(L, 1);
-    const char *name = luaL_checkstring(L, 2);
+    luaL_checkstring(L, 2);
+    const char *name = cffi_lua_checktext(L, 2, "symbol name");
     if (!lib->handle) return luaL_error(L, "attempt to use a closed cffi.library");
     return cffi_lua_pushsym(L, lib->handle, name);
 }
 
 static int lib_close(lua_State *L) {
     release(tolibrary(L, 1));
+    return 0;
+}
+
+/* __gc: forget the handle, keep the library loaded (see the top of this file). */
+static int lib_gc(lua_State *L) {
+    tolibrary(L, 1)->handle = NULL;
     return 0;
 }
 
@@ -68,7 +82,7 @@ static int lib_tostring(lua_State *L) {
 }
 
 static const luaL_Reg lib_meta[] = {
-    {"__gc", lib_close},
+    {"__gc", lib_gc},
     {"__close", lib_close},
     {"__tostring", lib_tostring},
     {NULL, NULL},

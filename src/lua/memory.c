@@ -20,7 +20,7 @@ static cffi_type check_type(lua_State *L, int idx, const char *fname) {
         return t;
     }
     lua_pop(L, 1);                                                  /* cache */
-    const char *name = lua_tostring(L, idx);
+    const char *name = cffi_lua_checktext(L, idx, "type name");
     const char *text = lua_pushfstring(L, "%s()", name);            /* cache, text */
     char err[256] = "";
     cffi_sig *sig = NULL;
@@ -32,6 +32,14 @@ static cffi_type check_type(lua_State *L, int idx, const char *fname) {
     cffi_sig_free(sig);
     if (t == CFFI_T_VOID) luaL_argerror(L, idx, "scalar type expected, got void");
     lua_pop(L, 1);                                                  /* cache */
+    cffi_lua_state *S = cffi_lua_getstate(L);
+    if (++S->typecache_count > CFFI_LUA_CACHE_MAX) { /* spellings without end: start afresh */
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_TYPECACHE);
+        S->typecache_count = 1;
+    }
     lua_pushvalue(L, idx);
     lua_pushinteger(L, t);
     lua_rawset(L, -3);                                              /* cache[name] = t */

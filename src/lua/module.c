@@ -11,11 +11,28 @@
  * Signatures: parsed once per (text, convention) and kept in the module state's cache table, so
  * a repeated string costs one table lookup and never reaches the parser.
  */
-static int sig_gc(lua_State *L) {
-    cffi_lua_sig *s = lua_touserdata(L, 1); /* only ever called by the GC, on a cffi.sig */
-    cffi_sig_free(s->sig); /* NULL-safe: a parse that failed left it empty */
+/* Drop a cffi.sig's signature and take it off the state's list. */
+static void sig_release(cffi_lua_state *S, cffi_lua_sig *s) {
+    if (!s->sig) return; /* a parse that failed, or released before */
+    if (s->prev) s->prev->next = s->next; else S->sigs = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+    cffi_sig_free(s->sig);
     s->sig = NULL;
+}
+
+static int sig_gc(lua_State *L) {
+    /* Only ever called by the GC, on a cffi.sig; its upvalue is the module state. */
+    sig_release(cffi_lua_getstate(L), lua_touserdata(L, 1));
     return 0;
+}
+
+/* Keep s (holding a signature now) on the state's list. */
+static void sig_track(cffi_lua_state *S, cffi_lua_sig *s) {
+    s->prev = NULL;
+    s->next = S->sigs;
+    if (S->sigs) S->sigs->prev = s;
+    S->sigs = s;
 }
 
 /* Message for a failed parse: the core's "col N: ..." with the text, or the status text. */
@@ -38,58 +55,101 @@ static const char *conv_list(lua_State *L) {
     return lua_tostring(L, -1);
 }
 
+const char *cffi_lua_checktext(lua_State *L, int idx, const char *what) {
+    if (lua_type(L, idx) != LUA_TSTRING) return NULL;
+    size_t len;
+    const char *text = lua_tolstring(L, idx, &len);
+    size_t at = strlen(text);
+    if (at != len)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s \"%s\\0...\": col %d: NUL byte inside the "
+                                                 "text (a %s ends where its string ends)",
+                                              what, text, (int)at + 1, what));
+    return text;
+}
+
 /* The fast cache's slot for a pair of string addresses. */
 static unsigned sigfast_slot(const char *text, const char *conv) {
     uintptr_t h = (uintptr_t)text ^ ((uintptr_t)conv >> 3);
     return (unsigned)((h >> 4) ^ (h >> 10)) % CFFI_LUA_SIGFAST;
 }
 
-/* Remember s for the strings at sigidx and convidx (conv NULL: none), anchoring both strings at
- * the slot so that their addresses cannot be reused by other strings while the entry exists. */
-static void sigfast_store(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
+/* Remember s (the cffi.sig userdata at sigud) for the strings at sigidx and convidx (conv NULL:
+ * none), anchoring both strings and s at the slot: the addresses cannot be reused by other
+ * strings, nor s collected, while the entry exists. */
+static void sigfast_store(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, int sigud,
                           const char *text, const char *conv, const cffi_lua_sig *s) {
     unsigned slot = sigfast_slot(text, conv);
     lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGANCHOR); /* anchors */
     lua_pushvalue(L, sigidx);
-    lua_rawseti(L, -2, 2 * slot + 1);
+    lua_rawseti(L, -2, 3 * slot + 1);
     if (conv) lua_pushvalue(L, convidx); else lua_pushnil(L);
-    lua_rawseti(L, -2, 2 * slot + 2);
+    lua_rawseti(L, -2, 3 * slot + 2);
+    lua_pushvalue(L, sigud);
+    lua_rawseti(L, -2, 3 * slot + 3);
     lua_pop(L, 1);
     S->sigfast[slot] = (cffi_lua_sigfast){text, conv, s};
+}
+
+/* Push the cache table for the convention argument (conv false: none), or nil when there is
+ * none yet and create is false. Returns the type pushed. */
+static int push_cache(lua_State *L, int convidx, bool conv, bool create) {
+    if (!conv) return lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE);
+    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_CONVCACHE); /* convs */
+    lua_pushvalue(L, convidx);
+    if (lua_rawget(L, -2) != LUA_TTABLE && create) {                 /* convs, cache or nil */
+        lua_pop(L, 1);
+        lua_newtable(L);                                             /* convs, cache */
+        lua_pushvalue(L, convidx);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);                                           /* convs[conv] = cache */
+    }
+    lua_remove(L, -2);                                               /* cache or nil */
+    return lua_type(L, -1);
+}
+
+/* Count one more cache entry; at CFFI_LUA_CACHE_MAX, start both signature caches afresh. Every
+ * object using a signature anchors it, and the fast cache anchors what it points at, so
+ * dropping the caches only costs a parse later. */
+static void sigcache_count(lua_State *L, cffi_lua_state *S) {
+    if (++S->sigcache_count <= CFFI_LUA_CACHE_MAX) return;
+    lua_newtable(L);
+    lua_setiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE);
+    lua_newtable(L);
+    lua_setiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_CONVCACHE);
+    S->sigcache_count = 1;
 }
 
 /* The cache tables and the parser: what a string not in the fast cache goes through. Out of
  * line, so the fast path of cffi_lua_checksig carries none of its stack frame. */
 static __attribute__((noinline)) const cffi_lua_sig *
 checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const char *text,
-              const char *conv, const char *fname) {
-    if (!conv) {
-        lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE); /* cache */
-    } else {
-        lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_CONVCACHE); /* convs */
-        lua_pushvalue(L, convidx);
-        if (lua_rawget(L, -2) != LUA_TTABLE) {                           /* convs, nil */
-            lua_pop(L, 1);
-            lua_newtable(L);                                             /* convs, cache */
-            lua_pushvalue(L, convidx);
-            lua_pushvalue(L, -2);
-            lua_rawset(L, -4);                                           /* convs[conv] = cache */
+              const char *conv, const char *fname, bool push) {
+    /* Only here: a string in the fast cache passed these checks before. */
+    cffi_lua_checktext(L, sigidx, "signature");
+    if (conv) cffi_lua_checktext(L, convidx, "calling convention");
+    int top = lua_gettop(L);
+    if (push_cache(L, convidx, conv != NULL, false) == LUA_TTABLE) { /* cache */
+        lua_pushvalue(L, sigidx);
+        if (lua_rawget(L, -2) == LUA_TUSERDATA) {                    /* cache, sig */
+            const cffi_lua_sig *s = lua_touserdata(L, -1);
+            lua_remove(L, -2);                                       /* sig */
+            sigfast_store(L, S, sigidx, convidx, top + 1, text, conv, s);
+            if (!push) lua_pop(L, 1);
+            return s;
         }
-        lua_remove(L, -2);                                               /* cache */
     }
-    lua_pushvalue(L, sigidx);                                            /* cache, key */
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, -3) == LUA_TUSERDATA) {                            /* cache, key, sig */
-        const cffi_lua_sig *s = lua_touserdata(L, -1);
-        lua_pop(L, 3); /* the cache keeps s alive */
-        sigfast_store(L, S, sigidx, convidx, text, conv, s);
-        return s;
-    }
-    lua_pop(L, 1);                                                       /* cache, key */
+    lua_settop(L, top);
 
+    /* Nothing made now would be finalized: the state is being closed. */
+    if (S->closing) luaL_error(L, "%s: the Lua state is closing", fname);
+    /* A holder for the parsed signature first, so that whatever raises below (an error message,
+     * out of memory) releases it through the holder's __gc. */
+    cffi_lua_sig *holder = lua_newuserdatauv(L, sizeof(cffi_lua_sig), 0); /* holder */
+    holder->sig = NULL;
+    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_SIG);
     char err[256] = "";
-    cffi_sig *sig = NULL;
-    cffi_status st = cffi_sig_parse(text, conv, &sig, err, sizeof err);
+    cffi_status st = cffi_sig_parse(text, conv, &holder->sig, err, sizeof err);
+    if (holder->sig) sig_track(S, holder);
     switch (st) {
     case CFFI_OK: break;
     case CFFI_ENOMEM: luaL_error(L, "%s: out of memory parsing a signature", fname); break;
@@ -106,14 +166,17 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     default: luaL_argerror(L, sigidx, sig_message(L, st, text, err)); break;
     }
 
+    cffi_sig *sig = holder->sig;
     size_t n = cffi_sig_nparams(sig);
     /* The places go after the types, aligned for their 16-bit offsets. */
     size_t places_at = (sizeof(cffi_lua_sig) + n + 1) & ~(size_t)1;
-    /* Created empty first so that a memory error here still releases sig through __gc. */
     cffi_lua_sig *s = lua_newuserdatauv(L, places_at + n * sizeof(cffi_lua_place), 0);
-    s->sig = NULL;                                                   /* cache, key, sig */
+    s->sig = NULL;                                                   /* holder, sig */
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_SIG);
+    cffi_sig_ref(sig);
     s->sig = sig;
+    sig_track(S, s);
+    sig_release(S, holder); /* s holds a reference of its own now */
     s->places = (cffi_lua_place *)((unsigned char *)s + places_at);
     s->ret_offset = (uint32_t)cffi_sig_result_offset(sig);
     s->result = (uint8_t)cffi_sig_result(sig);
@@ -127,14 +190,20 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
                                          (uint8_t)cffi_sig_arg_width(sig, i)};
         if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
     }
-    lua_rawset(L, -3);                                               /* cache */
-    lua_pop(L, 1);
-    sigfast_store(L, S, sigidx, convidx, text, conv, s);
+    lua_remove(L, top + 1);                                          /* sig */
+    sigcache_count(L, S);
+    push_cache(L, convidx, conv != NULL, true);                      /* sig, cache */
+    lua_pushvalue(L, sigidx);
+    lua_pushvalue(L, top + 1);
+    lua_rawset(L, -3);                                               /* cache[text] = sig */
+    lua_pop(L, 1);                                                   /* sig */
+    sigfast_store(L, S, sigidx, convidx, top + 1, text, conv, s);
+    if (!push) lua_pop(L, 1);
     return s;
 }
 
 const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
-                                      const char *fname) {
+                                      const char *fname, bool push) {
     if (lua_type(L, sigidx) != LUA_TSTRING)
         cffi_lua_argfail(L, sigidx, sigidx, fname, "signature string");
     const char *text = lua_tostring(L, sigidx);
@@ -145,8 +214,15 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigid
         conv = lua_tostring(L, convidx);
     }
     const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
-    if (fast->text == text && fast->conv == conv) return fast->sig;
-    return checksig_slow(L, S, sigidx, convidx, text, conv, fname);
+    if (fast->text == text && fast->conv == conv) {
+        if (push) { /* the userdata the entry anchors */
+            lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGANCHOR);
+            lua_rawgeti(L, -1, 3 * (lua_Integer)sigfast_slot(text, conv) + 3);
+            lua_remove(L, -2);
+        }
+        return fast->sig;
+    }
+    return checksig_slow(L, S, sigidx, convidx, text, conv, fname, push);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -195,12 +271,31 @@ void cffi_lua_unref_slot(lua_State *L, cffi_lua_state *S, int ref) {
  * Functions that belong to no userdata.
  */
 static int l_sym(lua_State *L) {
-    return cffi_lua_pushsym(L, RTLD_DEFAULT, luaL_checkstring(L, 1));
+    luaL_checkstring(L, 1);
+    return cffi_lua_pushsym(L, RTLD_DEFAULT, cffi_lua_checktext(L, 1, "symbol name"));
+}
+
+/* __index of the cffi.conventions() table: convention names are case-insensitive, so is the
+ * table (its keys are the lower-case spellings). */
+static int conventions_index(lua_State *L) {
+    size_t len;
+    const char *key = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : NULL;
+    char lower[64];
+    if (!key || len >= sizeof lower) return 0; /* nil: longer than any name */
+    for (size_t i = 0; i <= len; i++)
+        lower[i] = (char)(key[i] >= 'A' && key[i] <= 'Z' ? key[i] - 'A' + 'a' : key[i]);
+    lua_pushlstring(L, lower, len);
+    lua_rawget(L, 1);
+    return 1;
 }
 
 static int l_conventions(lua_State *L) {
     size_t n = cffi_convention_count();
     lua_createtable(L, 0, (int)n);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, conventions_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
     for (size_t i = 0; i < n; i++) {
         const char *canon = NULL;
         const char *name = cffi_convention_name(i, &canon);
@@ -267,7 +362,10 @@ void cffi_lua_setfuncs(lua_State *L, const luaL_Reg *funcs) {
 void cffi_lua_newmeta(lua_State *L, const char *name, const luaL_Reg *meta,
                       const luaL_Reg *methods) {
     int state = lua_gettop(L);
-    luaL_newmetatable(L, name); /* state, mt (reused if the module is opened twice) */
+    if (!luaL_newmetatable(L, name)) { /* state, mt: made by the first opening; keep it */
+        lua_pop(L, 1);
+        return;
+    }
     lua_pushvalue(L, state);
     luaL_setfuncs(L, meta, 1);  /* metamethods, each with the state upvalue */
     if (methods) {
@@ -301,6 +399,12 @@ static const void *meta_keep(lua_State *L, const char *name, int uv) {
  * The collector then has no finalizer to call for it (Lua ignores a missing __gc), which is most
  * of what a short-lived callback costs. Kept in the state's uservalue slot; returns its identity. */
 static const void *freed_meta(lua_State *L) {
+    if (lua_getiuservalue(L, -1, CFFI_LUA_UV_MT_FREED) == LUA_TTABLE) { /* state, freed */
+        const void *p = lua_topointer(L, -1);
+        lua_pop(L, 1);
+        return p;
+    }
+    lua_pop(L, 1);
     lua_createtable(L, 0, 8);                                        /* state, freed */
     luaL_getmetatable(L, CFFI_LUA_CALLBACK);                         /* state, freed, mt */
     lua_pushnil(L);
@@ -319,10 +423,26 @@ static const void *freed_meta(lua_State *L) {
     return p;
 }
 
-CFFI_API int luaopen_cffi(lua_State *L) {
-    luaL_checkversion(L);
-    lua_newtable(L);                                                     /* M */
-    cffi_lua_state *S = lua_newuserdatauv(L, sizeof *S, CFFI_LUA_UV_COUNT); /* M, state */
+/* The registry key of the module state: one per lua_State, whatever the number of openings. */
+static const char state_key = 0;
+
+/* __gc of the module state. It is anchored in the registry, so this runs only in lua_close, and
+ * after the finalizers of every callback (they are younger, and Lua finalizes the youngest
+ * first). Callbacks made by finalizers during lua_close get no finalizer from Lua: they are
+ * released here, and none is made after. */
+static int state_gc(lua_State *L) {
+    cffi_lua_state *S = lua_touserdata(L, 1);
+    S->closing = true;
+    cffi_lua_release_all(L, S);
+    /* Signatures too: those parsed during lua_close have no finalizer, and those that do may
+     * come later. A view called after this says the state is closing. */
+    while (S->sigs) sig_release(S, S->sigs);
+    return 0;
+}
+
+/* Create the module state, keep it in the registry, leave it on the stack. */
+static cffi_lua_state *state_new(lua_State *L) {
+    cffi_lua_state *S = lua_newuserdatauv(L, sizeof *S, CFFI_LUA_UV_COUNT); /* state */
     memset(S, 0, sizeof *S);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGCACHE);
@@ -330,12 +450,36 @@ CFFI_API int luaopen_cffi(lua_State *L) {
     lua_setiuservalue(L, -2, CFFI_LUA_UV_TYPECACHE);
     lua_newtable(L);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_CONVCACHE);
-    lua_createtable(L, 2 * CFFI_LUA_SIGFAST, 0);
+    lua_createtable(L, 3 * CFFI_LUA_SIGFAST, 0);
     lua_setiuservalue(L, -2, CFFI_LUA_UV_SIGANCHOR);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);              /* M, state, main */
+    S->errthread = lua_newthread(L);
+    lua_setiuservalue(L, -2, CFFI_LUA_UV_ERRTHREAD);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);              /* state, main */
     S->main = lua_tothread(L, -1);
-    lua_pop(L, 1);                                                       /* M, state */
+    lua_pop(L, 1);                                                       /* state */
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, state_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
+    return S;
+}
 
+CFFI_API int luaopen_cffi(lua_State *L) {
+    luaL_checkversion(L);
+    lua_newtable(L);                                                     /* M */
+    cffi_lua_state *S;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key) == LUA_TUSERDATA) { /* M, state */
+        S = lua_touserdata(L, -1);
+        if (S->closing) return luaL_error(L, "cffi: the Lua state is closing");
+    } else {
+        lua_pop(L, 1);
+        S = state_new(L);                                                /* M, state */
+    }
+
+    /* Each part adds its functions to M, bound to the state; the metatables are made by the
+     * first opening only, so what was made before keeps its identity. */
     cffi_lua_newmeta(L, CFFI_LUA_SIG, sig_meta, NULL);
     meta_keep(L, CFFI_LUA_SIG, CFFI_LUA_UV_MT_SIG); /* before any signature is parsed */
     cffi_lua_open_callback(L);
