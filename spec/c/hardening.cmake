@@ -49,6 +49,15 @@ add_test(NAME hard.failure COMMAND hard_failure)
 set_tests_properties(hard.failure PROPERTIES LABELS "c;hardening" TIMEOUT 300)
 list(APPEND CFFI_HARD_TESTS hard_failure)
 
+# --- a C host embedding Lua: lua_close with finalizers, out of memory inside callbacks --------
+if(_hard_lua)
+  _hard_exe(hard_lua_host ${_hard}/test_lua_host.c)
+  _hard_link_lua(hard_lua_host)
+  add_test(NAME hard.lua_host COMMAND hard_lua_host)
+  set_tests_properties(hard.lua_host PROPERTIES LABELS "c;lua;hardening" TIMEOUT 300)
+  list(APPEND CFFI_HARD_TESTS hard_lua_host)
+endif()
+
 if(EXISTS ${_hard}/test_wx.c)
   _hard_exe(hard_wx ${_hard}/test_wx.c)
   _hard_link_lua(hard_wx)
@@ -120,6 +129,9 @@ if(CFFI_VALGRIND)
     get_filename_component(name ${src} NAME_WE)
     list(APPEND _vg_runs "${name}|${name}")
   endforeach()
+  if(_hard_lua)
+    list(APPEND _vg_runs "hard.lua_host|hard_lua_host")
+  endif()
   list(APPEND _vg_runs "hard.failure|hard_failure" "hard.wx|hard_wx"
        "hard.stress.live|hard_stress|live|20000" "hard.stress.cycles|hard_stress|cycles|100000"
        "hard.stress.threads|hard_stress|threads|4|1" "hard.stress.lua|hard_stress|lua|2000")
