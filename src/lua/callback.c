@@ -546,7 +546,7 @@ static int cb_call(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     lcallback *cb = checklive_in(L, S, 1);
     /* Lua passes the callback itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, S, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK);
+    return cffi_lua_callnative(L, S, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK, true);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -199,9 +199,11 @@ int cffi_lua_argfail(lua_State *L, int idx, int shown, const char *fname, const 
 
 /* Call fn through sig with the Lua values at [first, first+n) as arguments and push the result
  * (nothing for void). Raises on a wrong argument count or type, naming fname and the argument
- * number as the caller sees it (shown_first for the first parameter). Returns the results. */
+ * number as the caller sees it (shown_first for the first parameter). Returns the results.
+ * anchored: s is kept alive by a value on the stack (a callback or view); else the call holds
+ * what it needs itself, since callbacks run by fn can let the caches drop s. */
 int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
-                        int first, int shown_first, const char *fname);
+                        int first, int shown_first, const char *fname, bool anchored);
 
 /* Opening the files' parts of the module: each adds its metatable (with the state upvalue on the
  * stack top) and its module functions to the table at -2. */

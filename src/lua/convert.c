@@ -233,7 +233,7 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
 }
 
 int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
-                        int first, int shown_first, const char *fname) {
+                        int first, int shown_first, const char *fname, bool anchored) {
     /* Released by lua_close (module.c: state_gc) while a finalizer still calls. */
     if (!s->sig) return luaL_error(L, "%s: the Lua state is closing", fname);
     int given = lua_gettop(L) - first + 1;
@@ -263,9 +263,16 @@ int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_si
             memcpy(dst, &low, 4);
         }
     }
-    cffi_status st = cffi_call_frame(s->sig, fn, frame, stack);
+    /* Unless anchored, s may be collected while the native code runs callbacks (cffi.call's
+     * signature is held by the caches only): what is needed after the call is read now, and
+     * the core signature is held through it. */
+    cffi_sig *sig = anchored ? s->sig : cffi_sig_ref(s->sig);
+    cffi_type result = (cffi_type)s->result;
+    const unsigned char *result_at = frame + s->ret_offset;
+    cffi_status st = cffi_call_frame(sig, fn, frame, stack);
+    if (!anchored) cffi_sig_free(sig);
     if (st != CFFI_OK) return luaL_error(L, "%s: %s", fname, cffi_strerror(st));
-    if (s->result == CFFI_T_VOID) return 0;
-    cffi_lua_push(L, (cffi_type)s->result, frame + s->ret_offset);
+    if (result == CFFI_T_VOID) return 0;
+    cffi_lua_push(L, result, result_at);
     return 1;
 }

@@ -39,19 +39,18 @@ static int l_cast(lua_State *L) {
 static int l_call(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     void *addr = check_target(L, 1, "call");
-    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "call", true);
-    /* The cffi.sig userdata takes the text's place: it must stay anchored through the call (a
-     * callback it runs can make the caches drop it). */
-    lua_replace(L, 2);
+    /* Nothing anchors s but the caches, which a callback run by the call can make drop it:
+     * callnative reads s only before the call, and holds the core signature itself. */
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "call", false);
     if (lua_gettop(L) < 3) lua_settop(L, 3); /* cffi.call(addr, sig) with no convention */
-    return cffi_lua_callnative(L, S, s, addr, 4, 4, "call");
+    return cffi_lua_callnative(L, S, s, addr, 4, 4, "call", false);
 }
 
 static int fn_call(lua_State *L) {
     const cffi_lua_state *S = cffi_lua_getstate(L);
     cffi_lua_function *f = tofunction_in(L, S, 1);
     /* Lua passes the view itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, S, f->sig, f->addr, 2, 1, CFFI_LUA_FUNCTION);
+    return cffi_lua_callnative(L, S, f->sig, f->addr, 2, 1, CFFI_LUA_FUNCTION, true);
 }
 
 static int fn_tostring(lua_State *L) {
