@@ -182,12 +182,15 @@ describe("lifetimes", function()
     local methods = getmetatable(cffi.wrap(function() end, "void(void)")).__index
     -- Collects the object made by make, then allocates buffers of a callback's size (at most
     -- 200) until one gets its block. Returns the buffers and whether one did.
+    -- A buffer's payload after its two size_t fields, the size of a callback's (four pointers):
+    -- the same block, and with the same user values, the same address.
+    local size = 2 * cffi.sizeof("void*")
     local function refill(make)
       local where = string.format("%p", make())
       collectgarbage(); collectgarbage()
       local buffers = {}
       for i = 1, 200 do
-        buffers[i] = cffi.alloc(16)
+        buffers[i] = cffi.alloc(size)
         if string.format("%p", buffers[i]) == where then return buffers, true end
       end
       return buffers, false
@@ -197,7 +200,7 @@ describe("lifetimes", function()
     -- varies from run to run (the heap's layout does), so it is asked more than once.
     local reuses_at_once = false
     for _ = 1, 50 do
-      local _, got = refill(function() return cffi.alloc(16) end)
+      local _, got = refill(function() return cffi.alloc(size) end)
       if got then reuses_at_once = true; break end
     end
     -- At least 20 rounds; with such an allocator, as many more as it takes to see a reuse.
