@@ -562,7 +562,7 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
                        uint64_t *defval) {
     memset(o, 0, sizeof *o);
     *defval = 0;
-    if (lua_isnoneornil(L, idx)) return;
+    if (!idx || lua_isnoneornil(L, idx)) return;
     if (!lua_istable(L, idx)) cffi_lua_argfail(L, idx, idx, "wrap", "options table");
     lua_pushnil(L);
     while (lua_next(L, idx)) {                  /* ..., key, value */
@@ -621,12 +621,13 @@ static int l_wrap(lua_State *L) {
      * finalizer are released by it; after it, none is made. */
     if (S->closing) return luaL_error(L, "cffi.wrap: the Lua state is closing");
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
-    lua_settop(L, 4);
-    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig (at 5) */
+    int optidx = lua_gettop(L) >= 4 ? 4 : 0; /* the options table's index, before the pushes */
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig */
+    int sigidx = lua_gettop(L);
     if (!s->sig) return luaL_error(L, "cffi.wrap: the Lua state is closing"); /* state_gc */
     wrap_opts o;
     uint64_t defval;
-    check_opts(L, 4, s, &o, &defval); /* may leave a copy of on_error on the top */
+    check_opts(L, optidx, s, &o, &defval); /* may leave a copy of on_error on the top */
 
     /* Room to give back every reference below, so that a release never allocates. */
     cffi_lua_ref_reserve(L, S, 3);
@@ -635,7 +636,7 @@ static int l_wrap(lua_State *L) {
     lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 1);
     memset(cb, 0, sizeof *cb);
     cb->sig = s;
-    lua_pushvalue(L, 5);
+    lua_pushvalue(L, sigidx);
     lua_setiuservalue(L, -2, 1);
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
 

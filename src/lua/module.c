@@ -215,10 +215,9 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigid
     }
     const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
     if (fast->text == text && fast->conv == conv) {
-        if (push) { /* the userdata the entry anchors */
+        if (push) { /* the userdata the entry anchors, above the anchors (not popped: cheaper) */
             lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGANCHOR);
             lua_rawgeti(L, -1, 3 * (lua_Integer)sigfast_slot(text, conv) + 3);
-            lua_remove(L, -2);
         }
         return fast->sig;
     }
