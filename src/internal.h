@@ -14,8 +14,7 @@
 #include <stdbool.h>
 
 #include "arch_config.h" /* CFFI_ARCH_NAME, CFFI_DISPATCH_ABI, CFFI_ARCH_THUNK_SIZE, ... */
-
-#define CFFI_HIDDEN __attribute__((visibility("hidden")))
+#include "hidden.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Plans: where every argument lives for one signature under one convention, computed once when
@@ -126,7 +125,7 @@ CFFI_HIDDEN void cffi_slot_release(cffi_closure *c); /* into quarantine; handler
 CFFI_HIDDEN void cffi_dead_handler(void *ctx, void *ret, void *const *args);
 CFFI_HIDDEN void cffi_dead_frame_handler(void *ctx, void *frame, void *stack); /* frame closures */
 
-/* Executable memory (jit/alloc.c over jit/os_*.c). */
+/* Executable memory (jit/alloc.c over the OS layer, os/os.h). */
 CFFI_HIDDEN cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw);
 /* The same, with the executable view near `near` when the default allocator can place it there
  * (a best effort, for code that jumps to and from code at `near`). */

@@ -22,6 +22,8 @@
 #define X64_RECORD_CTX 24
 
 #ifndef __ASSEMBLER__
+#include "hidden.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,14 +43,14 @@ _Static_assert(X64_FRAME_SIZE % 16 == 0, "frame.h: keeps the stack 16-byte align
 
 /* The stubs that fill and read this frame (entry_*.S, call_*.S). The entries are jumped to by
  * thunks with r10 = the closure record; they are not C functions, hence the char arrays. */
-extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_sysv[];
-extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_win64[];
-extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_sysv_frame[];
-extern __attribute__((visibility("hidden"))) const char cffi_x64_entry_win64_frame[];
-__attribute__((visibility("hidden"), sysv_abi)) void cffi_x64_call_sysv(void *fn, void *frame,
+extern CFFI_HIDDEN const char cffi_x64_entry_sysv[];
+extern CFFI_HIDDEN const char cffi_x64_entry_win64[];
+extern CFFI_HIDDEN const char cffi_x64_entry_sysv_frame[];
+extern CFFI_HIDDEN const char cffi_x64_entry_win64_frame[];
+CFFI_HIDDEN __attribute__((sysv_abi)) void cffi_x64_call_sysv(void *fn, void *frame,
                                                                         const void *stack,
                                                                         size_t stack_bytes);
-__attribute__((visibility("hidden"), sysv_abi)) void cffi_x64_call_win64(void *fn, void *frame,
+CFFI_HIDDEN __attribute__((sysv_abi)) void cffi_x64_call_win64(void *fn, void *frame,
                                                                          const void *stack,
                                                                          size_t stack_bytes);
 #endif
