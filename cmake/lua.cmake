@@ -6,16 +6,18 @@
 
 pkg_check_modules(CFFI_LUA REQUIRED lua5.4)
 set(CFFI_LUA_ROOT ${CMAKE_CURRENT_SOURCE_DIR})
-file(GLOB CFFI_LUA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/lua/*.c)
+# The binding lives in lua/ (src/ is the C runtime alone); it reaches the OS through src/os/os.h.
+file(GLOB CFFI_LUA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/lua/*.c)
+set(CFFI_LUA_PRIVATE_INCLUDES ${CMAKE_CURRENT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR}/src/os/${CFFI_OS})
 
 add_library(cffi_lua MODULE ${CFFI_LUA_SOURCES})
 set_target_properties(cffi_lua PROPERTIES
   OUTPUT_NAME cffi
   PREFIX ""
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
-target_include_directories(cffi_lua PRIVATE ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_include_directories(cffi_lua PRIVATE ${CFFI_LUA_INCLUDE_DIRS} ${CFFI_LUA_PRIVATE_INCLUDES})
 target_compile_options(cffi_lua PRIVATE ${CFFI_WARNINGS})
-target_link_libraries(cffi_lua PRIVATE cffi_static ${CMAKE_DL_LIBS} m)
+target_link_libraries(cffi_lua PRIVATE cffi_static m)
 # Never unloaded: lua_close dlcloses C modules, but freed callbacks' addresses must go on
 # reaching the dead trap (and the slot lists) that live in this module.
 if(NOT WIN32 AND NOT APPLE)
@@ -26,9 +28,10 @@ endif()
 # luaL_requiref or package.preload).
 add_library(cffi_lua_static STATIC ${CFFI_LUA_SOURCES})
 target_include_directories(cffi_lua_static
-  PUBLIC ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  PUBLIC ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src
+  PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/os/${CFFI_OS})
 target_compile_options(cffi_lua_static PRIVATE ${CFFI_WARNINGS})
-target_link_libraries(cffi_lua_static PUBLIC cffi_static ${CMAKE_DL_LIBS} m)
+target_link_libraries(cffi_lua_static PUBLIC cffi_static m)
 
 # LuaRocks (build.type "cmake") passes LUA_LIBDIR-style variables; CFFI_LUA_CMOD_DIR is where the
 # module goes, relative to the install prefix unless absolute.

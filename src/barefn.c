@@ -29,9 +29,9 @@
  * separately, and their prologues leave different frames (saved registers, stack adjustments,
  * arguments already loaded) that each body expects.
  */
+#include "os/os.h"
 #include "reloc/reloc.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +96,7 @@ enum {
 
 /* One lock for template caches, the code arena and the free lists: creation is not a hot path,
  * and after the first thunk of a template it is a copy and a store under this lock. */
-static pthread_mutex_t barefn_lock = PTHREAD_MUTEX_INITIALIZER;
+static cffi_os_lock barefn_lock = CFFI_OS_LOCK_INIT;
 typedef struct arena {
     uint8_t *rx, *rw;
     size_t used, size;
@@ -451,12 +451,12 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     if (!t || !t->code || !t->trap || !fn)
         return fail(CFFI_EINVAL, "NULL template or handler", errbuf, errlen);
 
-    pthread_mutex_lock(&barefn_lock);
+    cffi_os_lock_take(&barefn_lock);
     tpl_cache *c = t->cache;
     if (!c) {
         cffi_status st = cache_build(t, &c);
         if (!c) {
-            pthread_mutex_unlock(&barefn_lock);
+            cffi_os_lock_give(&barefn_lock);
             return fail(st, NULL, errbuf, errlen);
         }
         t->cache = c;
@@ -465,7 +465,7 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
         cffi_status st = c->status;
         char msg[sizeof c->msg];
         memcpy(msg, c->msg, sizeof msg);
-        pthread_mutex_unlock(&barefn_lock);
+        cffi_os_lock_give(&barefn_lock);
         return fail(st, msg, errbuf, errlen);
     }
 
@@ -482,12 +482,12 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     } else {
         b = calloc(1, sizeof *b);
         if (!b) {
-            pthread_mutex_unlock(&barefn_lock);
+            cffi_os_lock_give(&barefn_lock);
             return fail(CFFI_ENOMEM, NULL, errbuf, errlen);
         }
         cffi_status st = place_copy(c, t->dead != NULL, b);
         if (st != CFFI_OK) {
-            pthread_mutex_unlock(&barefn_lock);
+            cffi_os_lock_give(&barefn_lock);
             free(b);
             return fail(st, "no executable memory for the thunk", errbuf, errlen);
         }
@@ -501,7 +501,7 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     /* A reused thunk with a dead path: a call until the gate opens runs the dead copy, which now
      * calls the new fn with the new ctx, as the live copy will. */
     if (reused && b->gate_rw) gate_set(b, b->gate_open);
-    pthread_mutex_unlock(&barefn_lock);
+    cffi_os_lock_give(&barefn_lock);
     last_error[0] = '\0';
     *out = b;
     return CFFI_OK;
@@ -515,7 +515,7 @@ void *cffi_barefn_code(const cffi_barefn *b) { return b ? b->code : NULL; }
 
 void cffi_barefn_free(cffi_barefn *b) {
     if (!b) return;
-    pthread_mutex_lock(&barefn_lock);
+    cffi_os_lock_take(&barefn_lock);
     if (!b->dead) {
         /* Close the gate first: from here on a call runs the dead copy, which calls the record's
          * fn, so it runs the handler as before until the record switches to the trap below. A
@@ -536,5 +536,5 @@ void cffi_barefn_free(cffi_barefn *b) {
         c->free_tail = b;
         c->free_count++;
     }
-    pthread_mutex_unlock(&barefn_lock);
+    cffi_os_lock_give(&barefn_lock);
 }

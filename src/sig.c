@@ -13,10 +13,10 @@
  * target, so this file means the right thing on every port.
  */
 #include "internal.h"
+#include "os/os.h"
 
 #include <limits.h>
 #include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -994,7 +994,7 @@ struct sig_obj {
 /* Beyond this many spellings of one signature, new ones are parsed each time (still shared). */
 #define MAX_SPELLINGS 32
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static cffi_os_lock table_lock = CFFI_OS_LOCK_INIT;
 static sig_entry **buckets;
 static size_t bucket_count, entry_count;
 
@@ -1253,14 +1253,14 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
     /* A text and convention seen before: one hash lookup, no parsing. */
     uint64_t spelled_hash =
         key_hash(true, conv != NULL, conv, conv ? strlen(conv) : 0, text, strlen(text));
-    pthread_mutex_lock(&table_lock);
+    cffi_os_lock_take(&table_lock);
     sig_entry *found = table_find(true, conv, text, spelled_hash);
     if (found) {
         *out = take_found(found);
-        pthread_mutex_unlock(&table_lock);
+        cffi_os_lock_give(&table_lock);
         return CFFI_OK;
     }
-    pthread_mutex_unlock(&table_lock);
+    cffi_os_lock_give(&table_lock);
 
     const char *arg_canonical = NULL;
     if (conv) {
@@ -1317,7 +1317,7 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
 
     /* Another thread may have interned the same text, or another spelling of the same
      * signature, while this one parsed. */
-    pthread_mutex_lock(&table_lock);
+    cffi_os_lock_take(&table_lock);
     found = table_find(true, conv, text, spelled->hash);
     if (!found) found = table_find(false, canonical, sig->pub.text, normal->hash);
     if (found) {
@@ -1335,7 +1335,7 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
         *out = &sig->pub;
         sig = NULL;
     }
-    pthread_mutex_unlock(&table_lock);
+    cffi_os_lock_give(&table_lock);
     free(spelled);
     if (sig) { /* lost the race: an equal signature was interned first */
         free(normal);
@@ -1360,10 +1360,10 @@ void cffi_sig_free(cffi_sig *sig) {
             return;
     /* Possibly the last: lookups add references only under the lock, so under the lock a count
      * that reaches zero stays there and the object can leave the table safely. */
-    pthread_mutex_lock(&table_lock);
+    cffi_os_lock_take(&table_lock);
     bool last = atomic_fetch_sub_explicit(&sig->refs, 1, memory_order_acq_rel) == 1;
     if (last) table_remove_all((sig_obj *)sig);
-    pthread_mutex_unlock(&table_lock);
+    cffi_os_lock_give(&table_lock);
     if (last) sig_obj_destroy((sig_obj *)sig);
 }
 

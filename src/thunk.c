@@ -14,13 +14,12 @@
  * behind it, so memory stays bounded by the peak number of live closures plus the quarantine.
  *
  * Writing every thunk of a block up front also keeps fork() safe: the code views are shared with
- * a child (jit/os.h), and since neither process ever writes them again, neither can change the
+ * a child (os/os.h), and since neither process ever writes them again, neither can change the
  * other's code; records are ordinary private memory.
  */
 #include "internal.h"
-#include "jit/os.h"
+#include "os/os.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +38,7 @@ typedef struct slot_block {
 } slot_block;
 
 /* Slot state, all under slot_lock. */
-static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static cffi_os_lock slot_lock = CFFI_OS_LOCK_INIT;
 static slot_block *blocks;          /* blocks->records[next_unused ...] were never handed out */
 static size_t next_unused;
 static cffi_closure *quarantine_head; /* oldest freed record */
@@ -136,7 +135,7 @@ cffi_status cffi_slot_acquire(cffi_closure **out) {
     const cffi_sig *stale_sig = NULL;
     cffi_status status = CFFI_OK;
 
-    pthread_mutex_lock(&slot_lock);
+    cffi_os_lock_take(&slot_lock);
     if (quarantine_count > CFFI_QUARANTINE) {
         /* The oldest freed slot has had more than CFFI_QUARANTINE others freed after it. */
         record = quarantine_head;
@@ -158,7 +157,7 @@ cffi_status cffi_slot_acquire(cffi_closure **out) {
         if (status == CFFI_OK) record = &blocks->records[next_unused++];
     }
     if (record) live_count++;
-    pthread_mutex_unlock(&slot_lock);
+    cffi_os_lock_give(&slot_lock);
 
     if (!record) return status;
     /* The record keeps its slot and forgets its past life; it is cleared here, not at release,
@@ -174,7 +173,7 @@ cffi_status cffi_slot_acquire(cffi_closure **out) {
 
 void cffi_slot_release(cffi_closure *record) {
     if (!record) return;
-    pthread_mutex_lock(&slot_lock);
+    cffi_os_lock_take(&slot_lock);
     record->next_free = NULL;
     if (quarantine_tail)
         quarantine_tail->next_free = record;
@@ -183,18 +182,18 @@ void cffi_slot_release(cffi_closure *record) {
     quarantine_tail = record;
     quarantine_count++;
     live_count--;
-    pthread_mutex_unlock(&slot_lock);
+    cffi_os_lock_give(&slot_lock);
 }
 
 void cffi_jit_get_stats(cffi_jit_stats *out) {
     if (!out) return;
-    pthread_mutex_lock(&slot_lock);
+    cffi_os_lock_take(&slot_lock);
     *out = (cffi_jit_stats){
         .live_closures = live_count,
         .dead_closures = quarantine_count,
         .data_bytes = data_bytes,
         .slot_exec_bytes = CFFI_ARCH_THUNK_SIZE,
     };
-    pthread_mutex_unlock(&slot_lock);
+    cffi_os_lock_give(&slot_lock);
     out->exec_bytes = cffi_jit_exec_bytes();
 }

@@ -6,9 +6,8 @@
  * released through the allocator that gave them, and code already handed out points into them.
  */
 #include "internal.h"
-#include "jit/os.h"
+#include "os/os.h"
 
-#include <pthread.h>
 
 static cffi_status default_alloc(void *self, size_t size, void **rx, void **rw) {
     (void)self;
@@ -35,7 +34,7 @@ static const cffi_jit_allocator default_allocator = DEFAULT_ALLOCATOR;
 
 /* The allocator in effect, whether a block was ever taken from it, and the executable bytes
  * currently held, all under one lock: cffi_set_jit_allocator must not race a first allocation. */
-static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+static cffi_os_lock jit_lock = CFFI_OS_LOCK_INIT;
 static cffi_jit_allocator current_allocator = DEFAULT_ALLOCATOR;
 static bool allocator_used;
 static atomic_size_t exec_bytes_held;
@@ -46,12 +45,12 @@ cffi_status cffi_set_jit_allocator(const cffi_jit_allocator *a) {
     if (!a) a = &default_allocator;
     if (!a->alloc || !a->flush || !a->release) return CFFI_EINVAL;
     cffi_status status = CFFI_OK;
-    pthread_mutex_lock(&jit_lock);
+    cffi_os_lock_take(&jit_lock);
     if (allocator_used)
         status = CFFI_EBUSY;
     else
         current_allocator = *a;
-    pthread_mutex_unlock(&jit_lock);
+    cffi_os_lock_give(&jit_lock);
     return status;
 }
 
@@ -66,7 +65,7 @@ cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx, 
     size_t page = cffi_os_page_size();
     if (size == 0 || size % page != 0) return CFFI_EINVAL;
 
-    pthread_mutex_lock(&jit_lock);
+    cffi_os_lock_take(&jit_lock);
     void *exec_view = NULL, *write_view = NULL;
     cffi_status status;
     if (near && current_allocator.alloc == default_alloc)
@@ -84,23 +83,23 @@ cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx, 
         *rx = exec_view;
         *rw = write_view;
     }
-    pthread_mutex_unlock(&jit_lock);
+    cffi_os_lock_give(&jit_lock);
     return status;
 }
 
 /* flush and release read the allocator under the lock, though after a first allocation it can
  * no longer change: the lock makes that ordering visible to every thread. */
 void cffi_jit_block_flush(void *rx, size_t size) {
-    pthread_mutex_lock(&jit_lock);
+    cffi_os_lock_take(&jit_lock);
     cffi_jit_allocator a = current_allocator;
-    pthread_mutex_unlock(&jit_lock);
+    cffi_os_lock_give(&jit_lock);
     a.flush(a.self, rx, size);
 }
 
 void cffi_jit_block_release(void *rx, void *rw, size_t size) {
-    pthread_mutex_lock(&jit_lock);
+    cffi_os_lock_take(&jit_lock);
     cffi_jit_allocator a = current_allocator;
-    pthread_mutex_unlock(&jit_lock);
+    cffi_os_lock_give(&jit_lock);
     a.release(a.self, rx, rw, size);
     atomic_fetch_sub(&exec_bytes_held, size);
 }

@@ -1,16 +1,15 @@
 /*
- * library.c - cffi.load and the cffi.library userdata: a dlopen handle owned by Lua, closed by
- * lib:close() only (liolib's pattern: created empty, one idempotent release).
+ * library.c - cffi.load and the cffi.library userdata: a library handle (os/os.h) owned by Lua,
+ * closed by lib:close() only (liolib's pattern: created empty, one idempotent release).
  *
  * The collector never closes a library: scripts keep addresses from a library (cffi.cast views,
  * integers handed to C) and drop the handle, and unloading the code under them would crash the
  * next call. Lua's package.loadlib and Python's ctypes keep libraries loaded the same way. A
  * handle collected without close() leaves the library loaded for the rest of the process, like
- * a dlopen without dlclose (a second cffi.load of it costs a reference count, not a copy).
+ * a library opened and never closed (a second cffi.load of it costs a reference count, not a copy).
  */
 #include "cffi_lua.h"
-
-#include <dlfcn.h>
+#include "os/os.h"
 
 typedef struct llibrary {
     void *handle; /* NULL when empty or closed */
@@ -21,7 +20,7 @@ static llibrary *tolibrary(lua_State *L, int idx) {
 }
 
 static void release(llibrary *lib) {
-    if (lib->handle) dlclose(lib->handle);
+    cffi_os_lib_close(lib->handle);
     lib->handle = NULL;
 }
 
@@ -32,23 +31,21 @@ static int l_load(lua_State *L) {
     llibrary *lib = lua_newuserdatauv(L, sizeof *lib, 0);
     lib->handle = NULL;
     luaL_setmetatable(L, CFFI_LUA_LIBRARY);
-    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib->handle) {
-        const char *err = dlerror();
+    char err[512];
+    if (cffi_os_lib_open(path, &lib->handle, err, sizeof err) != 0) {
         luaL_pushfail(L);
-        lua_pushfstring(L, "cannot load '%s': %s", path, err ? err : "unknown error");
+        lua_pushfstring(L, "cannot load '%s': %s", path, err);
         return 2;
     }
     return 1;
 }
 
 int cffi_lua_pushsym(lua_State *L, void *handle, const char *name) {
-    dlerror(); /* clear, so that a NULL below is told apart from a symbol whose value is NULL */
-    void *p = dlsym(handle, name);
-    const char *err = dlerror();
-    if (err || !p) {
+    char err[512];
+    void *p;
+    if (cffi_os_lib_sym(handle, name, &p, err, sizeof err) != 0) {
         luaL_pushfail(L);
-        lua_pushfstring(L, "symbol '%s' not found%s%s", name, err ? ": " : "", err ? err : "");
+        lua_pushfstring(L, "symbol '%s' not found%s%s", name, *err ? ": " : "", err);
         return 2;
     }
     lua_pushinteger(L, (lua_Integer)(uintptr_t)p);

@@ -1,5 +1,5 @@
 /*
- * os_posix.c - the OS layer (jit/os.h) for Linux and other POSIX systems.
+ * memory.c - executable memory (os.h) for Linux and other POSIX systems.
  *
  * Dual mapping: one memory file, mapped once PROT_READ|PROT_WRITE and once PROT_READ|PROT_EXEC.
  * Mapping a file executable from the start is not an "exec gain", so Linux's
@@ -13,7 +13,7 @@
  * once. /tmp may be mounted noexec; then its attempt fails and the next one is tried.
  */
 #define _GNU_SOURCE
-#include "os.h"
+#include "os/os.h"
 
 #include <errno.h>
 #include <fcntl.h>

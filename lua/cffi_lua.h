@@ -212,8 +212,8 @@ void cffi_lua_open_callback(lua_State *L);
 void cffi_lua_open_function(lua_State *L);
 void cffi_lua_open_buffer(lua_State *L);
 void cffi_lua_open_library(lua_State *L);
-/* Push the address of symbol name in a dlopen handle (RTLD_DEFAULT: the whole process), or
- * fail, message. Returns the number of values pushed. */
+/* Push the address of symbol name in a library handle (CFFI_OS_PROCESS: every module loaded in
+ * the process), or fail, message. Returns the number of values pushed. */
 int cffi_lua_pushsym(lua_State *L, void *handle, const char *name);
 void cffi_lua_open_memory(lua_State *L);
 

@@ -9,9 +9,9 @@
  * leaves the bridge reading freed memory.
  */
 #include "cffi_lua.h"
+#include "os/os.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ typedef struct cb_core {
     cffi_sig *sig;             /* a reference, for messages */
     struct cb_core *prev, *next; /* S->live, while not released */
     lcallback *ud;             /* the userdata, while not released */
-    pthread_t owner;           /* the OS thread that created the callback */
+    cffi_os_thread owner;      /* the OS thread that created the callback */
     int fnref;                 /* the Lua function, in the registry */
     int errref;                /* on_error, or LUA_NOREF */
     /* Pointer results only: the registry slot anchoring the string results returned since the
@@ -341,7 +341,7 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
     unsigned char *frame = frame_, *stack = stack_;
     cb_core *k = ctx;
     int saved_errno = errno;
-    if (!k->any_thread && !pthread_equal(pthread_self(), k->owner)) {
+    if (!k->any_thread && !cffi_os_thread_equal(cffi_os_thread_self(), k->owner)) {
         /* Not a single touch of the Lua state from here. */
         fprintf(stderr, "cffi: called from a foreign thread (callback %s); returning the default\n",
                 cffi_sig_text(k->sig));
@@ -652,7 +652,7 @@ static int l_wrap(lua_State *L) {
     S->live = k;
     k->L = S->main;
     k->S = S;
-    k->owner = pthread_self();
+    k->owner = cffi_os_thread_self();
     k->any_thread = o.any_thread;
     k->once = o.once;
     k->result = s->result;

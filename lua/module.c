@@ -3,8 +3,8 @@
  * cffi.type.
  */
 #include "cffi_lua.h"
+#include "os/os.h"
 
-#include <dlfcn.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ void cffi_lua_unref_slot(lua_State *L, cffi_lua_state *S, int ref) {
  */
 static int l_sym(lua_State *L) {
     luaL_checkstring(L, 1);
-    return cffi_lua_pushsym(L, RTLD_DEFAULT, cffi_lua_checktext(L, 1, "symbol name"));
+    return cffi_lua_pushsym(L, CFFI_OS_PROCESS, cffi_lua_checktext(L, 1, "symbol name"));
 }
 
 /* __index of the cffi.conventions() table: convention names are case-insensitive, so is the
