@@ -1,6 +1,6 @@
 /*
  * frame.h (x86-32) - the register frame that the entry stub fills and the call stub reads,
- * shared by the C side (abi_x86.c) and the assembly (entry_x86.S, call_x86.S). Offsets are
+ * shared by the C side (abi_i386.c) and the assembly (entry_i386.S, call_i386.S). Offsets are
  * defined once here and checked against the struct at compile time.
  *
  * Arguments: gpr[0] = ECX, gpr[1] = EDX (fastcall uses both, thiscall ECX only, cdecl and

@@ -1,5 +1,5 @@
 /*
- * thunk_x86_64.c - the per-closure code: a landing pad, the record's address in r10 and a jump
+ * thunk.c - the per-closure code: a landing pad, the record's address in r10 and a jump
  * through the record's first field (the convention's entry stub). r10 is free at a call boundary
  * in both the System V and the Microsoft convention (scratch, never an argument; System V's
  * static chain register), so no argument register is disturbed.
@@ -46,6 +46,6 @@ void cffi_arch_thunk_write(uint8_t *rw, uintptr_t rx, const cffi_closure *record
     memset(p, X64_INT3, (size_t)(rw + CFFI_ARCH_THUNK_SIZE - p));
 }
 
-_Static_assert(CFFI_ARCH_THUNK_SIZE >= 4 + 10 + 3, "thunk_x86_64.c: the thunk must fit its slot");
+_Static_assert(CFFI_ARCH_THUNK_SIZE >= 4 + 10 + 3, "thunk.c: the thunk must fit its slot");
 _Static_assert(offsetof(struct cffi_closure, entry) == 0,
-               "thunk_x86_64.c: jmp [r10] needs the entry stub in the record's first field");
+               "thunk.c: jmp [r10] needs the entry stub in the record's first field");

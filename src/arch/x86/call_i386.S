@@ -1,10 +1,10 @@
 /*
- * call_x86.S (x86-32) - the one call stub cffi_call uses for every x86-32 convention: copy the
+ * call_i386.S (x86-32) - the one call stub cffi_call uses for every x86-32 convention: copy the
  * stack argument area, load ECX and EDX from the register frame (fastcall and thiscall read
  * them, cdecl and stdcall ignore them), call, and store EAX, EDX and st(0) back into the frame.
  * ESP is restored from EBP afterwards, so it does not matter how many bytes the callee popped.
  */
-#include "asm_x86.h"
+#include "asm.h"
 
     .text
 
@@ -15,7 +15,7 @@
  * After the call the x87 stack is empty: a floating result is popped into the frame as both a
  * double and a float (the plan reads the one of the result's type).
  */
-X86_FUNC_BEGIN(cffi_x86_call)
+CFFI_ASM_FUNC(cffi_x86_call)
     .cfi_startproc
     endbr32                                          /* landing pad for indirect calls */
     pushl   %ebp                                     /* save the caller's frame pointer */
@@ -65,6 +65,6 @@ X86_FUNC_BEGIN(cffi_x86_call)
     .cfi_restore %ebp
     ret
     .cfi_endproc
-X86_FUNC_END(cffi_x86_call)
+CFFI_ASM_END(cffi_x86_call)
 
-    X86_OBJECT_NOTES
+    CFFI_ASM_NOTES

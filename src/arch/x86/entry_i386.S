@@ -1,12 +1,12 @@
 /*
- * entry_x86.S (x86-32) - the one entry stub every thunk of every x86-32 convention (cdecl,
+ * entry_i386.S (x86-32) - the one entry stub every thunk of every x86-32 convention (cdecl,
  * stdcall, fastcall, thiscall) jumps to. It spills ECX and EDX into a register frame, calls
  * cffi_dispatch, then returns the result the way the stub word says (EAX, EDX:EAX, or st(0) as
  * float or double) and removes as many bytes of stack arguments as the signature's convention
  * makes the callee pop. The stub word is per signature, so one stub serves all four conventions;
  * spilling ECX/EDX for cdecl or stdcall costs two stores and is never read.
  */
-#include "asm_x86.h"
+#include "asm.h"
 
     .text
 
@@ -20,7 +20,7 @@
  * to the native caller as its convention requires; the x87 stack holds exactly the result for
  * float/double and is empty otherwise.
  */
-X86_FUNC_BEGIN(cffi_x86_entry)
+CFFI_ASM_FUNC(cffi_x86_entry)
     .cfi_startproc
     endbr32                                          /* landing pad for the thunk's jmp */
     pushl   %ebp                                     /* save the caller's frame pointer */
@@ -74,6 +74,6 @@ X86_FUNC_BEGIN(cffi_x86_entry)
     .cfi_def_cfa %esp, 4
     ret                                              /* return, arguments removed */
     .cfi_endproc
-X86_FUNC_END(cffi_x86_entry)
+CFFI_ASM_END(cffi_x86_entry)
 
-    X86_OBJECT_NOTES
+    CFFI_ASM_NOTES

@@ -1,5 +1,5 @@
 /*
- * abi_x86.c - the four x86-32 conventions as facts for the generic placement loop, as GCC
+ * abi_i386.c - the four x86-32 conventions as facts for the generic placement loop, as GCC
  * implements them on Linux (and mingw):
  *
  *   cdecl     every argument on the stack, caller pops
@@ -23,7 +23,7 @@
 
 #include "frame.h"
 
-/* Assembly (entry_x86.S, call_x86.S): one entry stub and one call stub serve all four. */
+/* Assembly (entry_i386.S, call_i386.S): one entry stub and one call stub serve all four. */
 extern CFFI_HIDDEN const char cffi_x86_entry[];
 CFFI_HIDDEN void cffi_x86_call(void *fn, void *frame, const void *stack, size_t stack_bytes)
     CFFI_DISPATCH_ABI;
@@ -70,7 +70,7 @@ CFFI_HIDDEN const cffi_abi cffi_x86_abi_thiscall = {
 _Static_assert(X86_FRAME_RET_FLOAT + 8 <= X86_FRAME_SIZE &&
                    X86_FRAME_RET_DOUBLE + 8 <= X86_FRAME_SIZE &&
                    X86_FRAME_RET_INT + 8 <= X86_FRAME_SIZE,
-               "abi_x86.c: the dispatcher stores 8-byte result slots");
+               "abi_i386.c: the dispatcher stores 8-byte result slots");
 _Static_assert((CFFI_MAX_PARAMS * 8) << X86_STUB_POP_SHIFT >> X86_STUB_POP_SHIFT ==
                    CFFI_MAX_PARAMS * 8,
-               "abi_x86.c: the largest pop count fits the stub word");
+               "abi_i386.c: the largest pop count fits the stub word");

@@ -1,5 +1,5 @@
 /*
- * asm_x86.h (x86-32) - what entry_x86.S and call_x86.S share: C symbol names, function
+ * asm.h (x86-32) - what entry_i386.S and call_i386.S share: C symbol names, function
  * brackets, and the notes an ELF object carries. Object-format specifics are guarded so that the
  * same sources assemble for ELF (Linux) and PE/COFF (mingw-w64 i686).
  */
@@ -16,15 +16,15 @@
 #endif
 
 #ifdef __ELF__
-#define X86_FUNC_BEGIN(name)                                                                  \
+#define CFFI_ASM_FUNC(name)                                                                  \
     .globl CSYM(name);                                                                        \
     .hidden CSYM(name);                                                                       \
     .type CSYM(name), @function;                                                              \
     .p2align 4;                                                                               \
     CSYM(name):
-#define X86_FUNC_END(name) .size CSYM(name), .- CSYM(name)
+#define CFFI_ASM_END(name) .size CSYM(name), .- CSYM(name)
 #else
-#define X86_FUNC_BEGIN(name)                                                                  \
+#define CFFI_ASM_FUNC(name)                                                                  \
     .globl CSYM(name);                                                                        \
     .def CSYM(name);                                                                          \
     .scl 2;                                                                                   \
@@ -32,18 +32,18 @@
     .endef;                                                                                   \
     .p2align 4;                                                                               \
     CSYM(name):
-#define X86_FUNC_END(name)
+#define CFFI_ASM_END(name)
 #endif
 
 /* Executable stack: not needed. CET: when the build asks for it (-fcf-protection), say that
  * these objects are IBT (every entry starts with endbr32) and shadow-stack (every return pairs
  * with its call) compatible, so the linked program keeps the property. */
 #ifdef __ELF__
-#define X86_OBJECT_NOTES                                                                      \
+#define CFFI_ASM_NOTES                                                                      \
     .section .note.GNU-stack, "", @progbits;                                                  \
-    X86_CET_NOTE
+    CFFI_ASM_CET_NOTE
 #if defined(__CET__)
-#define X86_CET_NOTE                                                                          \
+#define CFFI_ASM_CET_NOTE                                                                          \
     .section .note.gnu.property, "a";                                                         \
     .p2align 2;                                                                               \
     .long 4;                  /* name size: "GNU\0" */                                        \
@@ -55,10 +55,10 @@
     .long (__CET__ & 3);      /* IBT = 1, SHSTK = 2 */                                        \
     .p2align 2
 #else
-#define X86_CET_NOTE
+#define CFFI_ASM_CET_NOTE
 #endif
 #else
-#define X86_OBJECT_NOTES
+#define CFFI_ASM_NOTES
 #endif
 
 #endif

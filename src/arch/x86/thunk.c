@@ -1,5 +1,5 @@
 /*
- * thunk_x86.c (x86-32) - the per-closure code: a landing pad, the record's address in EAX and a
+ * thunk.c (x86-32) - the per-closure code: a landing pad, the record's address in EAX and a
  * jump through the record's first field (the entry stub). EAX carries no argument in cdecl,
  * stdcall, fastcall or thiscall (GCC's regparm would use it; cffi does not offer regparm), so
  * no argument register is disturbed.
@@ -44,7 +44,7 @@ void cffi_arch_thunk_write(uint8_t *rw, uintptr_t rx, const cffi_closure *record
     memset(p, X86_INT3, (size_t)(rw + CFFI_ARCH_THUNK_SIZE - p));
 }
 
-_Static_assert(CFFI_ARCH_THUNK_SIZE >= X86_THUNK_CODE_SIZE, "thunk_x86.c: the thunk must fit");
-_Static_assert(sizeof(void *) == 4, "thunk_x86.c: a 32-bit target");
+_Static_assert(CFFI_ARCH_THUNK_SIZE >= X86_THUNK_CODE_SIZE, "thunk.c: the thunk must fit");
+_Static_assert(sizeof(void *) == 4, "thunk.c: a 32-bit target");
 _Static_assert(offsetof(struct cffi_closure, entry) == 0,
-               "thunk_x86.c: jmp [eax] needs the entry stub in the record's first field");
+               "thunk.c: jmp [eax] needs the entry stub in the record's first field");
