@@ -1,965 +1,13 @@
 /*
- * sig.c - signature strings: the C declarator grammar, the type table that maps C spellings to
- * machine types on this platform, calling-convention names, and the intern table that makes a
- * repeated parse a hash lookup.
- *
- * A signature is parsed into a small type tree (base types, pointers, functions) so that any C
- * declarator a user pastes - `int (*cb)(const void *, const void *)`, `char *const *`,
- * `int (__stdcall *)(int)` - is understood the way a C compiler understands it, and printed back
- * in one normal form. The tree lives only while parsing; the interned object keeps the normal
- * texts, the machine types and the plan.
- *
- * Machine types come from the compiler's own facts (sizeof, CHAR_MIN), never from #if on the
- * target, so this file means the right thing on every port.
+ * sig.c - signature objects: built from what the grammar (sig_grammar.c) read, with their plan,
+ * and interned, so that a repeated parse is a hash lookup; the accessors of the public API.
  */
-#include "internal.h"
 #include "os/os.h"
+#include "sig_grammar.h"
 
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---------------------------------------------------------------------------------------------
- * The type table.
- */
-
-/* The machine type of a signed or unsigned integer of `size` bytes, as a constant expression so
- * the table below can be static. */
-#define INT_TYPE(size, is_signed)                                                                 \
-    ((size) == 1   ? ((is_signed) ? CFFI_T_INT8 : CFFI_T_UINT8)                                   \
-     : (size) == 2 ? ((is_signed) ? CFFI_T_INT16 : CFFI_T_UINT16)                                 \
-     : (size) == 4 ? ((is_signed) ? CFFI_T_INT32 : CFFI_T_UINT32)                                 \
-                   : ((is_signed) ? CFFI_T_INT64 : CFFI_T_UINT64))
-
-_Static_assert(CHAR_BIT == 8, "cffi assumes 8-bit bytes");
-_Static_assert(sizeof(short) == 2 && sizeof(int) == 4, "short and int must be 16 and 32 bits");
-_Static_assert(sizeof(long) == 4 || sizeof(long) == 8, "long must be 32 or 64 bits");
-_Static_assert(sizeof(long long) == 8, "long long must be 64 bits");
-_Static_assert(sizeof(size_t) == 4 || sizeof(size_t) == 8, "size_t must be 32 or 64 bits");
-_Static_assert(sizeof(ptrdiff_t) == sizeof(size_t), "ptrdiff_t and size_t must match");
-_Static_assert(sizeof(intptr_t) == sizeof(void *), "intptr_t must hold a pointer");
-
-/* Every base type a signature can name. Order matters only for the typedef_names table. */
-typedef enum base_id {
-    B_VOID, B_BOOL, B_CHAR, B_SCHAR, B_UCHAR, B_SHORT, B_USHORT, B_INT, B_UINT, B_LONG, B_ULONG,
-    B_LLONG, B_ULLONG, B_FLOAT, B_DOUBLE, B_LDOUBLE,
-    B_INT8, B_UINT8, B_INT16, B_UINT16, B_INT32, B_UINT32, B_INT64, B_UINT64,
-    B_SIZE, B_SSIZE, B_INTPTR, B_UINTPTR, B_PTRDIFF,
-    B_TAG, /* struct, union or enum NAME: spelled from the node, only usable behind a pointer */
-    B_COUNT
-} base_id;
-
-typedef struct base_type {
-    const char *spelling; /* normal form */
-    cffi_type type;
-    bool supported;       /* false: a valid C type this runtime cannot pass by value yet */
-} base_type;
-
-static const base_type base_types[B_COUNT] = {
-    [B_VOID] = {"void", CFFI_T_VOID, true},
-    [B_BOOL] = {"bool", CFFI_T_BOOL, true},
-    [B_CHAR] = {"char", INT_TYPE(1, CHAR_MIN < 0), true},
-    [B_SCHAR] = {"signed char", CFFI_T_INT8, true},
-    [B_UCHAR] = {"unsigned char", CFFI_T_UINT8, true},
-    [B_SHORT] = {"short", INT_TYPE(sizeof(short), 1), true},
-    [B_USHORT] = {"unsigned short", INT_TYPE(sizeof(short), 0), true},
-    [B_INT] = {"int", INT_TYPE(sizeof(int), 1), true},
-    [B_UINT] = {"unsigned int", INT_TYPE(sizeof(int), 0), true},
-    [B_LONG] = {"long", INT_TYPE(sizeof(long), 1), true},
-    [B_ULONG] = {"unsigned long", INT_TYPE(sizeof(long), 0), true},
-    [B_LLONG] = {"long long", INT_TYPE(sizeof(long long), 1), true},
-    [B_ULLONG] = {"unsigned long long", INT_TYPE(sizeof(long long), 0), true},
-    [B_FLOAT] = {"float", CFFI_T_FLOAT, true},
-    [B_DOUBLE] = {"double", CFFI_T_DOUBLE, true},
-    [B_LDOUBLE] = {"long double", CFFI_T_VOID, false},
-    [B_INT8] = {"int8_t", CFFI_T_INT8, true},
-    [B_UINT8] = {"uint8_t", CFFI_T_UINT8, true},
-    [B_INT16] = {"int16_t", CFFI_T_INT16, true},
-    [B_UINT16] = {"uint16_t", CFFI_T_UINT16, true},
-    [B_INT32] = {"int32_t", CFFI_T_INT32, true},
-    [B_UINT32] = {"uint32_t", CFFI_T_UINT32, true},
-    [B_INT64] = {"int64_t", CFFI_T_INT64, true},
-    [B_UINT64] = {"uint64_t", CFFI_T_UINT64, true},
-    [B_SIZE] = {"size_t", INT_TYPE(sizeof(size_t), 0), true},
-    /* ssize_t is POSIX's signed size_t; Windows has none of its own, so define it by size_t. */
-    [B_SSIZE] = {"ssize_t", INT_TYPE(sizeof(size_t), 1), true},
-    [B_INTPTR] = {"intptr_t", INT_TYPE(sizeof(intptr_t), 1), true},
-    [B_UINTPTR] = {"uintptr_t", INT_TYPE(sizeof(uintptr_t), 0), true},
-    [B_PTRDIFF] = {"ptrdiff_t", INT_TYPE(sizeof(ptrdiff_t), 1), true},
-    [B_TAG] = {NULL, CFFI_T_VOID, false},
-};
-
-/* The typedef names a signature may use: each one is its own base type and keeps its spelling. */
-static const base_id typedef_names[] = {
-    B_INT8, B_UINT8, B_INT16, B_UINT16, B_INT32, B_UINT32, B_INT64, B_UINT64,
-    B_SIZE, B_SSIZE, B_INTPTR, B_UINTPTR, B_PTRDIFF,
-};
-
-/* ---------------------------------------------------------------------------------------------
- * Calling-convention names.
- */
-
-/* Every convention name any port knows. A name here but not in this port's table has no meaning
- * on this platform, which deserves a different message than a misspelling. The Microsoft-only
- * ones at the end are recognised in the text so that they fail as conventions, not as types. */
-static const char *const known_conventions[] = {
-    "c", "cdecl", "stdcall", "fastcall", "thiscall", "sysv64", "win64", "system", "efiapi",
-    "aapcs",
-};
-static const char *const microsoft_only_conventions[] = {
-    "vectorcall", "regcall", "pascal", "clrcall",
-};
-
-static bool span_equals_nocase(const char *a, size_t alen, const char *b) {
-    size_t blen = strlen(b);
-    if (alen != blen) return false;
-    for (size_t i = 0; i < alen; i++) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        if (x >= 'A' && x <= 'Z') x = (unsigned char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = (unsigned char)(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-/* The canonical convention `name` (any case, leading underscores allowed) means here. */
-static const char *canonical_of(const char *name, size_t len) {
-    while (len > 0 && *name == '_') name++, len--;
-    for (const cffi_conv_name *c = cffi_arch_conv_names; c->name; c++)
-        if (span_equals_nocase(name, len, c->name)) return c->canonical;
-    return NULL;
-}
-
-static bool known_anywhere(const char *name, size_t len) {
-    while (len > 0 && *name == '_') name++, len--;
-    for (size_t i = 0; i < sizeof known_conventions / sizeof *known_conventions; i++)
-        if (span_equals_nocase(name, len, known_conventions[i])) return true;
-    return false;
-}
-
-/* "unknown calling convention 'x'; accepted here: C, cdecl, ..." after an optional prefix. */
-static void unknown_convention_error(char *errbuf, size_t errlen, const char *prefix,
-                                     const char *name, size_t len) {
-    char accepted[512];
-    size_t used = 0;
-    accepted[0] = '\0';
-    for (const cffi_conv_name *c = cffi_arch_conv_names; c->name; c++) {
-        /* "C" is how every document spells the default convention. */
-        const char *shown = strcmp(c->name, "c") == 0 ? "C" : c->name;
-        int n = snprintf(accepted + used, sizeof accepted - used, "%s%s", used ? ", " : "", shown);
-        if (n < 0 || (size_t)n >= sizeof accepted - used) break;
-        used += (size_t)n;
-    }
-    const char *why = known_anywhere(name, len) ? "; it has no meaning on " CFFI_ARCH_NAME : "";
-    cffi_errorf(errbuf, errlen, "%sunknown calling convention '%.*s'%s; accepted here: %s",
-                prefix, (int)len, name, why, accepted);
-}
-
-static const cffi_abi *abi_named(const char *canonical) {
-    for (const cffi_abi *const *a = cffi_arch_abis; *a; a++)
-        if (strcmp((*a)->name, canonical) == 0) return *a;
-    return NULL;
-}
-
-size_t cffi_convention_count(void) {
-    size_t n = 0;
-    while (cffi_arch_conv_names[n].name) n++;
-    return n;
-}
-
-const char *cffi_convention_name(size_t i, const char **canonical) {
-    if (i >= cffi_convention_count()) {
-        if (canonical) *canonical = NULL;
-        return NULL;
-    }
-    if (canonical) *canonical = cffi_arch_conv_names[i].canonical;
-    return cffi_arch_conv_names[i].name;
-}
-
-const char *cffi_convention_canonical(const char *conv) {
-    return conv ? canonical_of(conv, strlen(conv)) : NULL;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Tokens.
- */
-typedef enum tok_kind {
-    TK_END, TK_IDENT, TK_NUMBER, TK_LPAREN, TK_RPAREN, TK_STAR, TK_COMMA, TK_ELLIPSIS
-} tok_kind;
-
-/* What an identifier means to the grammar. */
-typedef enum keyword {
-    KW_NONE, /* a name, or an unknown type */
-    KW_VOID, KW_BOOL, KW_CHAR, KW_SHORT, KW_INT, KW_LONG, KW_SIGNED, KW_UNSIGNED, KW_FLOAT,
-    KW_DOUBLE, KW_TYPEDEF, KW_STRUCT, KW_UNION, KW_ENUM,
-    KW_CONST, KW_VOLATILE, KW_RESTRICT,
-    KW_CONV,      /* __stdcall, WINAPI, ...: conv holds the convention it names */
-    KW_ATTRIBUTE, /* __attribute__ */
-} keyword;
-
-typedef struct token {
-    tok_kind kind;
-    keyword kw;
-    const char *start;
-    size_t len;
-    size_t col;       /* 1-based */
-    base_id typedef_base;
-    const char *conv; /* for KW_CONV */
-} token;
-
-static const struct {
-    const char *word;
-    keyword kw;
-} keywords[] = {
-    {"void", KW_VOID},         {"bool", KW_BOOL},         {"_Bool", KW_BOOL},
-    {"char", KW_CHAR},         {"short", KW_SHORT},       {"int", KW_INT},
-    {"long", KW_LONG},         {"signed", KW_SIGNED},     {"__signed", KW_SIGNED},
-    {"__signed__", KW_SIGNED}, {"unsigned", KW_UNSIGNED}, {"float", KW_FLOAT},
-    {"double", KW_DOUBLE},     {"struct", KW_STRUCT},     {"union", KW_UNION},
-    {"enum", KW_ENUM},         {"const", KW_CONST},       {"__const", KW_CONST},
-    {"volatile", KW_VOLATILE}, {"__volatile", KW_VOLATILE}, {"__volatile__", KW_VOLATILE},
-    {"restrict", KW_RESTRICT}, {"__restrict", KW_RESTRICT}, {"__restrict__", KW_RESTRICT},
-    {"__attribute__", KW_ATTRIBUTE}, {"__attribute", KW_ATTRIBUTE},
-};
-
-/* The Windows SDK's convention macros (and UEFI's), as users paste them from headers. */
-static const struct {
-    const char *macro;
-    const char *conv;
-} convention_macros[] = {
-    {"WINAPI", "stdcall"}, {"CALLBACK", "stdcall"}, {"APIENTRY", "stdcall"},
-    {"WINAPIV", "cdecl"},  {"EFIAPI", "efiapi"},
-};
-
-static bool span_is(const char *s, size_t len, const char *word) {
-    return strlen(word) == len && memcmp(s, word, len) == 0;
-}
-
-static void classify(token *t) {
-    t->kw = KW_NONE;
-    for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
-        if (span_is(t->start, t->len, keywords[i].word)) {
-            t->kw = keywords[i].kw;
-            return;
-        }
-    for (size_t i = 0; i < sizeof typedef_names / sizeof *typedef_names; i++)
-        if (span_is(t->start, t->len, base_types[typedef_names[i]].spelling)) {
-            t->kw = KW_TYPEDEF;
-            t->typedef_base = typedef_names[i];
-            return;
-        }
-    for (size_t i = 0; i < sizeof convention_macros / sizeof *convention_macros; i++)
-        if (span_is(t->start, t->len, convention_macros[i].macro)) {
-            t->kw = KW_CONV;
-            t->conv = convention_macros[i].conv;
-            return;
-        }
-    /* In C text a convention keyword carries leading underscores (__stdcall, MSVC's old _cdecl);
-     * the bare word would be an ordinary identifier. */
-    if (t->len > 1 && t->start[0] == '_') {
-        const char *name = t->start;
-        size_t len = t->len;
-        while (len > 0 && *name == '_') name++, len--;
-        if (len == t->len || len < 2 || t->len - len > 2) return;
-        for (size_t i = 0; i < sizeof known_conventions / sizeof *known_conventions; i++)
-            if (span_is(name, len, known_conventions[i])) t->conv = known_conventions[i];
-        for (size_t i = 0;
-             i < sizeof microsoft_only_conventions / sizeof *microsoft_only_conventions; i++)
-            if (span_is(name, len, microsoft_only_conventions[i]))
-                t->conv = microsoft_only_conventions[i];
-        if (t->conv) t->kw = KW_CONV;
-    }
-}
-
-static bool is_ident_start(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-static bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
-static bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/* ---------------------------------------------------------------------------------------------
- * The parse tree, kept in one list of blocks freed together when the parse ends.
- */
-typedef enum node_kind { N_BASE, N_PTR, N_FUNC } node_kind;
-
-enum { Q_CONST = 1, Q_VOLATILE = 2 };
-
-typedef struct node node;
-struct node {
-    node_kind kind;
-    unsigned quals;
-    size_t col;           /* where the type's spelling starts, for messages */
-    base_id base;         /* N_BASE */
-    const token *tag;     /* N_BASE with B_TAG: the struct/union/enum keyword; tag[1] the name */
-    node *target;         /* N_PTR: pointee; N_FUNC: return type */
-    node **params;        /* N_FUNC */
-    size_t nparams;
-    size_t varargs_col;   /* N_FUNC: nonzero if the list ends in "..." */
-};
-
-typedef struct block {
-    struct block *next;
-    max_align_t data[];
-} block;
-
-typedef struct parser {
-    const char *text;
-    token *toks;
-    size_t pos;
-    size_t depth;          /* parameter lists we are inside of */
-    size_t nesting;        /* parameter lists and parenthesized declarators we are inside of */
-    block *blocks;
-    cffi_status status;    /* the first failure; later ones are consequences */
-    char *errbuf;
-    size_t errlen;
-    const char *conv;      /* canonical convention written in the text, if any */
-    const token *conv_tok; /* where it was written */
-    const char *conv_word; /* as written (for attributes, the attribute name) */
-    size_t conv_word_len;
-} parser;
-
-static void *parser_alloc(parser *p, size_t size) {
-    block *b = calloc(1, sizeof *b + size);
-    if (!b) {
-        if (p->status == CFFI_OK) p->status = CFFI_ENOMEM;
-        return NULL;
-    }
-    b->next = p->blocks;
-    p->blocks = b;
-    return b->data;
-}
-
-static node *new_node(parser *p, node_kind kind, size_t col) {
-    node *n = parser_alloc(p, sizeof *n);
-    if (n) {
-        n->kind = kind;
-        n->col = col;
-    }
-    return n;
-}
-
-static const token *tok(const parser *p) { return &p->toks[p->pos]; }
-static const token *peek(const parser *p, size_t ahead) {
-    const token *t = &p->toks[p->pos];
-    for (size_t i = 0; i < ahead && t->kind != TK_END; i++) t++;
-    return t;
-}
-
-/* Record the first failure as "col N: <what>, found '<token>'" (or "found end of signature"). */
-static void fail_expected(parser *p, cffi_status s, const token *at, const char *what) {
-    if (p->status != CFFI_OK) return;
-    p->status = s;
-    if (at->kind == TK_END)
-        cffi_errorf(p->errbuf, p->errlen, "col %zu: %s, found end of signature", at->col, what);
-    else
-        cffi_errorf(p->errbuf, p->errlen, "col %zu: %s, found '%.*s'", at->col, what,
-                    (int)(at->len > 40 ? 40 : at->len), at->start);
-}
-
-/* Record the first failure as "col N: <message>". */
-static void fail_at(parser *p, cffi_status s, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void fail_at(parser *p, cffi_status s, size_t col, const char *fmt, ...) {
-    if (p->status != CFFI_OK) return;
-    p->status = s;
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    cffi_errorf(p->errbuf, p->errlen, "col %zu: %s", col, what);
-}
-
-static bool tokenize(parser *p) {
-    size_t len = strlen(p->text);
-    p->toks = calloc(len + 1, sizeof *p->toks); /* never more tokens than bytes, plus the end */
-    if (!p->toks) {
-        p->status = CFFI_ENOMEM;
-        return false;
-    }
-    size_t n = 0, i = 0;
-    for (;;) {
-        while (i < len && is_space(p->text[i])) i++;
-        token *t = &p->toks[n++];
-        t->start = p->text + i;
-        t->col = i + 1;
-        if (i == len) {
-            t->kind = TK_END;
-            return true;
-        }
-        char c = p->text[i];
-        if (is_ident_start(c)) {
-            size_t j = i;
-            while (j < len && is_ident_char(p->text[j])) j++;
-            t->kind = TK_IDENT;
-            t->len = j - i;
-            classify(t);
-            i = j;
-            continue;
-        }
-        if (c >= '0' && c <= '9') {
-            /* Numbers have no place in a signature, but lexing them lets the parser say what it
-             * expected there instead of complaining about a character. */
-            size_t j = i;
-            while (j < len && is_ident_char(p->text[j])) j++;
-            t->kind = TK_NUMBER;
-            t->len = j - i;
-            i = j;
-            continue;
-        }
-        t->len = 1;
-        switch (c) {
-        case '(': t->kind = TK_LPAREN; break;
-        case ')': t->kind = TK_RPAREN; break;
-        case '*': t->kind = TK_STAR; break;
-        case ',': t->kind = TK_COMMA; break;
-        case '.':
-            if (i + 3 <= len && strncmp(p->text + i, "...", 3) == 0) {
-                t->kind = TK_ELLIPSIS;
-                t->len = 3;
-                break;
-            }
-            /* fall through */
-        default:
-            if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-                fail_at(p, CFFI_EBADSIG, i + 1, "unexpected character '%c'", c);
-            else
-                fail_at(p, CFFI_EBADSIG, i + 1, "unexpected byte 0x%02x", (unsigned char)c);
-            return false;
-        }
-        i += t->len;
-    }
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Conventions written in the text.
- */
-
-/* Note that the text names convention `name` at token `at` (written as word). Only conventions
- * outside every parameter list describe the signature; one inside belongs to a function-pointer
- * parameter, which is just a pointer here. */
-static void note_convention(parser *p, const char *name, const token *at, const char *word,
-                            size_t word_len) {
-    if (p->depth > 0 || p->status != CFFI_OK) return;
-    const char *canonical = canonical_of(name, strlen(name));
-    if (!canonical) {
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "col %zu: ", at->col);
-        p->status = CFFI_EBADCONV;
-        unknown_convention_error(p->errbuf, p->errlen, prefix, word, word_len);
-        return;
-    }
-    if (p->conv && strcmp(p->conv, canonical) != 0) {
-        fail_at(p, CFFI_ECONVCLASH, at->col,
-                "calling convention '%.*s' (%s here) disagrees with '%.*s' (%s here) at col %zu",
-                (int)word_len, word, canonical, (int)p->conv_word_len, p->conv_word, p->conv,
-                p->conv_tok->col);
-        return;
-    }
-    if (!p->conv) {
-        p->conv = canonical;
-        p->conv_tok = at;
-        p->conv_word = word;
-        p->conv_word_len = word_len;
-    }
-}
-
-/* GCC attributes that name a convention, with or without the __x__ wrapping. */
-static const struct {
-    const char *attribute;
-    const char *conv;
-} convention_attributes[] = {
-    {"cdecl", "cdecl"},       {"stdcall", "stdcall"}, {"fastcall", "fastcall"},
-    {"thiscall", "thiscall"}, {"ms_abi", "win64"},    {"sysv_abi", "sysv64"},
-    {"vectorcall", "vectorcall"},
-};
-
-/* __attribute__((a, b)) with the current token on __attribute__. Only calling-convention
- * attributes are accepted: silently dropping one such as regparm would change the ABI. */
-static void parse_attribute(parser *p) {
-    p->pos++;
-    for (int i = 0; i < 2; i++) {
-        if (tok(p)->kind != TK_LPAREN) {
-            fail_expected(p, CFFI_EBADSIG, tok(p), "expected '((' after __attribute__");
-            return;
-        }
-        p->pos++;
-    }
-    while (tok(p)->kind == TK_IDENT) {
-        const token *t = tok(p);
-        const char *name = t->start;
-        size_t len = t->len;
-        if (len > 4 && name[0] == '_' && name[1] == '_' && name[len - 1] == '_' &&
-            name[len - 2] == '_')
-            name += 2, len -= 4;
-        const char *conv = NULL;
-        for (size_t i = 0; i < sizeof convention_attributes / sizeof *convention_attributes; i++)
-            if (span_is(name, len, convention_attributes[i].attribute))
-                conv = convention_attributes[i].conv;
-        if (!conv) {
-            fail_at(p, CFFI_EBADSIG, t->col, "unsupported attribute '%.*s'", (int)t->len,
-                    t->start);
-            return;
-        }
-        note_convention(p, conv, t, t->start, t->len);
-        p->pos++;
-        if (tok(p)->kind != TK_COMMA) break;
-        p->pos++;
-    }
-    for (int i = 0; i < 2; i++) {
-        if (tok(p)->kind != TK_RPAREN) {
-            fail_expected(p, CFFI_EBADSIG, tok(p), i ? "expected '))' to close __attribute__"
-                                                     : "expected ',' or '))' in __attribute__");
-            return;
-        }
-        p->pos++;
-    }
-}
-
-/* Consume a convention keyword or attribute at the current token, if there is one. */
-static bool take_convention(parser *p) {
-    const token *t = tok(p);
-    if (t->kind != TK_IDENT) return false;
-    if (t->kw == KW_CONV) {
-        note_convention(p, t->conv, t, t->start, t->len);
-        p->pos++;
-        return true;
-    }
-    if (t->kw == KW_ATTRIBUTE) {
-        parse_attribute(p);
-        return true;
-    }
-    return false;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Declaration specifiers: `const unsigned long int`, `struct foo`, `size_t`.
- */
-typedef struct specs {
-    int n_void, n_bool, n_char, n_short, n_int, n_long, n_signed, n_unsigned, n_float, n_double;
-    int n_typedef, n_tag;
-    base_id typedef_base;
-    const token *tag;
-} specs;
-
-static int spec_total(const specs *s) {
-    return s->n_void + s->n_bool + s->n_char + s->n_short + s->n_int + s->n_long + s->n_signed +
-           s->n_unsigned + s->n_float + s->n_double + s->n_typedef + s->n_tag;
-}
-
-/* Whether s is a valid type or can still become one by adding keywords, as C allows them in any
- * order ("long unsigned int long" is "unsigned long long"). */
-static bool specs_consistent(const specs *s) {
-    int total = spec_total(s);
-    int alone = s->n_void + s->n_bool + s->n_float + s->n_typedef + s->n_tag;
-    if (alone) return total == 1;
-    if (s->n_double) return s->n_double == 1 && total == 1 + s->n_long && s->n_long <= 1;
-    if (s->n_signed + s->n_unsigned > 1) return false;
-    if (s->n_char) return s->n_char == 1 && s->n_short + s->n_int + s->n_long == 0;
-    if (s->n_short > 1 || s->n_int > 1 || s->n_long > 2) return false;
-    return !(s->n_short && s->n_long);
-}
-
-static base_id specs_base(const specs *s) {
-    if (s->n_void) return B_VOID;
-    if (s->n_bool) return B_BOOL;
-    if (s->n_float) return B_FLOAT;
-    if (s->n_double) return s->n_long ? B_LDOUBLE : B_DOUBLE;
-    if (s->n_typedef) return s->typedef_base;
-    if (s->n_tag) return B_TAG;
-    bool uns = s->n_unsigned > 0;
-    if (s->n_char) return s->n_signed ? B_SCHAR : uns ? B_UCHAR : B_CHAR;
-    if (s->n_short) return uns ? B_USHORT : B_SHORT;
-    if (s->n_long == 2) return uns ? B_ULLONG : B_LLONG;
-    if (s->n_long == 1) return uns ? B_ULONG : B_LONG;
-    return uns ? B_UINT : B_INT;
-}
-
-/* Try to add type keyword t to s; false (s unchanged) if C would not combine them. */
-static bool specs_add(specs *s, const token *t) {
-    specs next = *s;
-    switch (t->kw) {
-    case KW_VOID: next.n_void++; break;
-    case KW_BOOL: next.n_bool++; break;
-    case KW_CHAR: next.n_char++; break;
-    case KW_SHORT: next.n_short++; break;
-    case KW_INT: next.n_int++; break;
-    case KW_LONG: next.n_long++; break;
-    case KW_SIGNED: next.n_signed++; break;
-    case KW_UNSIGNED: next.n_unsigned++; break;
-    case KW_FLOAT: next.n_float++; break;
-    case KW_DOUBLE: next.n_double++; break;
-    case KW_TYPEDEF:
-        next.n_typedef++;
-        next.typedef_base = t->typedef_base;
-        break;
-    default: return false;
-    }
-    if (!specs_consistent(&next)) return false;
-    *s = next;
-    return true;
-}
-
-/* Parse specifiers into a base node. what names the type in messages ("a return type"). */
-static node *parse_specifiers(parser *p, const char *what) {
-    specs s = {0};
-    unsigned quals = 0;
-    size_t col = 0; /* of the first type keyword */
-    for (;;) {
-        const token *t = tok(p);
-        if (t->kind != TK_IDENT) break;
-        if (t->kw == KW_CONST || t->kw == KW_VOLATILE || t->kw == KW_RESTRICT) {
-            quals |= t->kw == KW_CONST ? Q_CONST : t->kw == KW_VOLATILE ? Q_VOLATILE : 0;
-            p->pos++;
-            continue;
-        }
-        if (t->kw == KW_CONV || t->kw == KW_ATTRIBUTE) {
-            take_convention(p);
-            if (p->status != CFFI_OK) return NULL;
-            continue;
-        }
-        if (t->kw == KW_STRUCT || t->kw == KW_UNION || t->kw == KW_ENUM) {
-            if (spec_total(&s)) break;
-            const token *name = t + 1;
-            if (name->kind != TK_IDENT || name->kw != KW_NONE) {
-                char expected[48];
-                snprintf(expected, sizeof expected, "expected a name after '%.*s'", (int)t->len,
-                         t->start);
-                fail_expected(p, CFFI_EBADSIG, name, expected);
-                return NULL;
-            }
-            s.n_tag = 1;
-            s.tag = t;
-            col = t->col;
-            p->pos += 2;
-            continue;
-        }
-        if (t->kw == KW_NONE) {
-            if (spec_total(&s)) break; /* a parameter or function name */
-            fail_at(p, CFFI_EBADTYPE, t->col, "unknown type '%.*s'", (int)t->len, t->start);
-            return NULL;
-        }
-        if (!specs_add(&s, t)) break; /* "int int": the caller reports what it expected */
-        if (!col) col = t->col;
-        p->pos++;
-    }
-    if (!spec_total(&s)) {
-        char expected[64];
-        snprintf(expected, sizeof expected, "expected %s", what);
-        fail_expected(p, CFFI_EBADSIG, tok(p), expected);
-        return NULL;
-    }
-    node *n = new_node(p, N_BASE, col);
-    if (!n) return NULL;
-    n->base = specs_base(&s);
-    n->tag = s.tag;
-    n->quals = quals;
-    return n;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Declarators: pointers, parenthesized declarators and parameter lists, as C reads them.
- *
- * Parsing and printing recurse once per nesting level and per pointer, so both are bounded:
- * a text from a script must not be able to exhaust the stack.
- */
-#define MAX_NESTING 32
-#define MAX_POINTERS 16
-
-static bool enter_nesting(parser *p, const token *at) {
-    if (++p->nesting <= MAX_NESTING) return true;
-    fail_at(p, CFFI_EBADSIG, at->col, "declarator nested too deeply (at most %d levels)",
-            MAX_NESTING);
-    return false;
-}
-static node *parse_declarator(parser *p, node *type);
-
-static node *parse_declaration(parser *p, const char *what) {
-    node *base = parse_specifiers(p, what);
-    if (!base) return NULL;
-    return parse_declarator(p, base);
-}
-
-/* The top-level qualifiers of a parameter or result are not part of a function's type. */
-static void drop_top_qualifiers(node *n) { n->quals = 0; }
-
-/* "(params)" with the current token on '(' . */
-static node **parse_params(parser *p, size_t *count, size_t *varargs_col) {
-    *count = 0;
-    *varargs_col = 0;
-    if (!enter_nesting(p, tok(p))) return NULL;
-    p->pos++;
-    p->depth++;
-    node **params = parser_alloc(p, (CFFI_MAX_PARAMS + 1) * sizeof *params);
-    if (!params) return NULL;
-    /* "()" and "(void)" both mean no parameters. */
-    if (tok(p)->kind == TK_RPAREN) {
-        p->pos++;
-        p->depth--;
-        p->nesting--;
-        return params;
-    }
-    if (tok(p)->kw == KW_VOID && tok(p)->kind == TK_IDENT && peek(p, 1)->kind == TK_RPAREN) {
-        p->pos += 2;
-        p->depth--;
-        p->nesting--;
-        return params;
-    }
-    for (;;) {
-        const token *start = tok(p);
-        if (start->kind == TK_ELLIPSIS && *count > 0) {
-            *varargs_col = start->col;
-            p->pos++;
-            if (tok(p)->kind != TK_RPAREN) {
-                fail_expected(p, CFFI_EBADSIG, tok(p), "expected ')' after '...'");
-                return NULL;
-            }
-            p->pos++;
-            break;
-        }
-        if (*count == CFFI_MAX_PARAMS) {
-            fail_at(p, CFFI_ETOOMANY, start->col, "too many parameters, at most %d are supported",
-                    CFFI_MAX_PARAMS);
-            return NULL;
-        }
-        node *param = parse_declaration(p, "a parameter type");
-        if (!param) return NULL;
-        if (param->kind == N_FUNC) {
-            /* A parameter of function type is a function pointer, as in C. */
-            node *ptr = new_node(p, N_PTR, param->col);
-            if (!ptr) return NULL;
-            ptr->target = param;
-            param = ptr;
-        }
-        if (param->kind == N_BASE && param->base == B_VOID) {
-            fail_at(p, CFFI_EBADTYPE, param->col,
-                    "'void' is not a parameter type (only '(void)' alone means no parameters)");
-            return NULL;
-        }
-        drop_top_qualifiers(param);
-        params[(*count)++] = param;
-        if (tok(p)->kind == TK_COMMA) {
-            p->pos++;
-            continue;
-        }
-        if (tok(p)->kind == TK_RPAREN) {
-            p->pos++;
-            break;
-        }
-        fail_expected(p, CFFI_EBADSIG, tok(p), "expected ',' or ')'");
-        return NULL;
-    }
-    p->depth--;
-    p->nesting--;
-    return params;
-}
-
-/* Parameter-list suffixes after a declarator's core: `(int, int)`. */
-static node *parse_suffixes(parser *p, node *type) {
-    while (tok(p)->kind == TK_LPAREN) {
-        if (type->kind == N_FUNC) {
-            fail_at(p, CFFI_EBADSIG, tok(p)->col, "a function cannot return a function");
-            return NULL;
-        }
-        node *fn = new_node(p, N_FUNC, type->col);
-        if (!fn) return NULL;
-        drop_top_qualifiers(type);
-        fn->target = type;
-        fn->params = parse_params(p, &fn->nparams, &fn->varargs_col);
-        if (!fn->params) return NULL;
-        type = fn;
-    }
-    return type;
-}
-
-/* Whether the '(' at the current token opens a parenthesized declarator such as `(*)` or
- * `(__stdcall *name)` rather than a parameter list. */
-static bool opens_declarator(const parser *p) {
-    const token *next = peek(p, 1);
-    return next->kind == TK_STAR || next->kind == TK_LPAREN ||
-           (next->kind == TK_IDENT && (next->kw == KW_CONV || next->kw == KW_ATTRIBUTE));
-}
-
-static node *parse_declarator(parser *p, node *type) {
-    /* Pointers, each with its own qualifiers; conventions may sit between them (MSVC writes
-     * `int (__stdcall *)(int)`, GCC accepts attributes there too). */
-    for (size_t pointers = 0;;) {
-        if (take_convention(p)) {
-            if (p->status != CFFI_OK) return NULL;
-            continue;
-        }
-        if (tok(p)->kind != TK_STAR) break;
-        if (++pointers > MAX_POINTERS) {
-            fail_at(p, CFFI_EBADSIG, tok(p)->col, "too many '*' (at most %d in a row)",
-                    MAX_POINTERS);
-            return NULL;
-        }
-        node *ptr = new_node(p, N_PTR, type->col);
-        if (!ptr) return NULL;
-        ptr->target = type;
-        type = ptr;
-        p->pos++;
-        while (tok(p)->kind == TK_IDENT &&
-               (tok(p)->kw == KW_CONST || tok(p)->kw == KW_VOLATILE || tok(p)->kw == KW_RESTRICT)) {
-            type->quals |= tok(p)->kw == KW_CONST      ? Q_CONST
-                           : tok(p)->kw == KW_VOLATILE ? Q_VOLATILE
-                                                       : 0;
-            p->pos++;
-        }
-    }
-    if (tok(p)->kind == TK_LPAREN && opens_declarator(p)) {
-        /* C reads `T (D)(params)` inside out: the suffixes after the parentheses apply to T
-         * first, and D then applies to that. Skip over D, parse the suffixes, come back. */
-        const token *open = tok(p);
-        if (!enter_nesting(p, open)) return NULL;
-        size_t inner = p->pos + 1, level = 0;
-        do {
-            const token *t = tok(p);
-            if (t->kind == TK_END) {
-                char expected[64];
-                snprintf(expected, sizeof expected, "expected ')' to match '(' at col %zu",
-                         open->col);
-                fail_expected(p, CFFI_EBADSIG, t, expected);
-                return NULL;
-            }
-            if (t->kind == TK_LPAREN) level++;
-            if (t->kind == TK_RPAREN) level--;
-            p->pos++;
-        } while (level > 0);
-        type = parse_suffixes(p, type);
-        if (!type) return NULL;
-        size_t after = p->pos;
-        p->pos = inner;
-        type = parse_declarator(p, type);
-        if (!type) return NULL;
-        if (tok(p)->kind != TK_RPAREN) {
-            fail_expected(p, CFFI_EBADSIG, tok(p), "expected ')'");
-            return NULL;
-        }
-        p->nesting--;
-        p->pos = after;
-        return type;
-    }
-    if (tok(p)->kind == TK_IDENT && tok(p)->kw == KW_NONE) p->pos++; /* the declared name */
-    return parse_suffixes(p, type);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Printing the normal form: C's declarator syntax, built inside out around an "inner" text.
- */
-typedef struct strbuf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} strbuf;
-
-static void sb_addn(strbuf *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (!data) {
-            b->failed = true;
-            return;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void sb_add(strbuf *b, const char *s) { sb_addn(b, s, strlen(s)); }
-
-static void print_params(strbuf *out, const node *fn);
-
-/* Append type t declaring `inner` (already-built declarator text) to out. space: whether a
- * space separates the base type from a non-empty inner; only the signature's own parameter list
- * sits right against its result type ("int(int)"). */
-static void print_type(strbuf *out, const node *t, const char *inner, size_t inner_len,
-                       bool space) {
-    strbuf wrapped = {0};
-    switch (t->kind) {
-    case N_BASE:
-        if (t->quals & Q_CONST) sb_add(out, "const ");
-        if (t->quals & Q_VOLATILE) sb_add(out, "volatile ");
-        if (t->base == B_TAG) {
-            sb_addn(out, t->tag[0].start, t->tag[0].len);
-            sb_add(out, " ");
-            sb_addn(out, t->tag[1].start, t->tag[1].len);
-        } else {
-            sb_add(out, base_types[t->base].spelling);
-        }
-        if (inner_len) {
-            if (space) sb_add(out, " ");
-            sb_addn(out, inner, inner_len);
-        }
-        return;
-    case N_PTR:
-        if (t->target->kind == N_FUNC) sb_add(&wrapped, "(");
-        sb_add(&wrapped, "*");
-        if (t->quals & Q_CONST) sb_add(&wrapped, "const");
-        if (t->quals & Q_VOLATILE) sb_add(&wrapped, t->quals & Q_CONST ? " volatile" : "volatile");
-        if (t->quals && inner_len) sb_add(&wrapped, " ");
-        sb_addn(&wrapped, inner, inner_len);
-        if (t->target->kind == N_FUNC) sb_add(&wrapped, ")");
-        break;
-    case N_FUNC:
-        sb_addn(&wrapped, inner, inner_len);
-        print_params(&wrapped, t);
-        break;
-    }
-    if (wrapped.failed) out->failed = true;
-    else print_type(out, t->target, wrapped.data, wrapped.len, true);
-    free(wrapped.data);
-}
-
-static void print_params(strbuf *out, const node *fn) {
-    sb_add(out, "(");
-    if (fn->nparams == 0) sb_add(out, "void");
-    for (size_t i = 0; i < fn->nparams; i++) {
-        if (i) sb_add(out, ", ");
-        print_type(out, fn->params[i], "", 0, true);
-    }
-    if (fn->varargs_col) sb_add(out, ", ...");
-    sb_add(out, ")");
-}
-
-/* ---------------------------------------------------------------------------------------------
- * From the tree to machine types.
- */
-
-/* The machine type of a parameter or result, or a failure recorded in p. */
-static cffi_type machine_type(parser *p, const node *t) {
-    if (t->kind == N_PTR) {
-        /* One level of pointer to exactly `const char` or `const void` gets its own type: the Lua
-         * binding reads the first as a string and lets the second take one. */
-        const node *to = t->target;
-        if (to->kind == N_BASE && to->quals == Q_CONST) {
-            if (to->base == B_CHAR) return CFFI_T_CSTR;
-            if (to->base == B_VOID) return CFFI_T_CPTR;
-        }
-        return CFFI_T_PTR;
-    }
-    if (t->base == B_TAG) {
-        fail_at(p, CFFI_EBADTYPE, t->col,
-                "'%.*s %.*s' by value is not supported yet (pass a pointer)",
-                (int)t->tag[0].len, t->tag[0].start, (int)t->tag[1].len, t->tag[1].start);
-        return CFFI_T_VOID;
-    }
-    if (!base_types[t->base].supported) {
-        fail_at(p, CFFI_EBADTYPE, t->col, "'%s' is not supported yet",
-                base_types[t->base].spelling);
-        return CFFI_T_VOID;
-    }
-    return base_types[t->base].type;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Interned signatures.
@@ -1100,57 +148,26 @@ static void sig_obj_destroy(sig_obj *sig) {
     free(sig);
 }
 
-/* Build the object for a parsed signature: texts, machine types and plan. Not yet interned. */
-static cffi_status sig_obj_build(parser *p, const node *fn, const cffi_abi *abi, sig_obj **out) {
+/* Build the object for a parsed signature: what the text describes, and the plan. Not yet
+ * interned. */
+static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_abi *abi,
+                                 sig_obj **out) {
     *out = NULL;
-    cffi_type result = machine_type(p, fn->target);
-    cffi_type *params = calloc(fn->nparams ? fn->nparams : 1, sizeof *params);
-    if (!params) return CFFI_ENOMEM;
-    for (size_t i = 0; i < fn->nparams && p->status == CFFI_OK; i++)
-        params[i] = machine_type(p, fn->params[i]);
-    if (p->status != CFFI_OK) {
-        free(params);
-        return p->status;
-    }
-
-    /* texts: "<result>(<params>)\0<result>\0<param 0>\0<param 1>\0..." */
-    strbuf texts = {0};
-    strbuf list = {0};
-    print_params(&list, fn);
-    if (list.failed)
-        texts.failed = true; /* else the normal form would be empty */
-    else
-        print_type(&texts, fn->target, list.data, list.len, false);
-    free(list.data);
-    size_t *starts = calloc(fn->nparams + 1, sizeof *starts);
-    if (!starts) texts.failed = true;
-    sb_addn(&texts, "", 1);
-    if (starts) starts[0] = texts.len;
-    print_type(&texts, fn->target, "", 0, true);
-    for (size_t i = 0; i < fn->nparams && starts; i++) {
-        sb_addn(&texts, "", 1);
-        starts[i + 1] = texts.len;
-        print_type(&texts, fn->params[i], "", 0, true);
-    }
+    cffi_sig_desc d;
+    cffi_status s = cffi_sig_grammar_describe(p, fn, &d);
+    if (s != CFFI_OK) return s;
     sig_obj *sig = calloc(1, sizeof *sig);
-    const char **param_texts = calloc(fn->nparams ? fn->nparams : 1, sizeof *param_texts);
-    if (texts.failed || !sig || !param_texts) {
-        free(texts.data);
-        free(starts);
-        free(sig);
-        free(param_texts);
-        free(params);
+    if (!sig) {
+        cffi_sig_desc_release(&d);
         return CFFI_ENOMEM;
     }
-    sig->strings = texts.data;
-    sig->result_text = texts.data + starts[0];
-    for (size_t i = 0; i < fn->nparams; i++) param_texts[i] = texts.data + starts[i + 1];
-    free(starts);
-    sig->param_texts = param_texts;
-    sig->params = params;
+    sig->strings = d.strings;
+    sig->result_text = d.result_text;
+    sig->param_texts = d.param_texts;
+    sig->params = d.params;
 
     cffi_plan *plan;
-    cffi_status s = cffi_plan_build(abi, result, params, fn->nparams, &plan, p->errbuf, p->errlen);
+    s = cffi_plan_build(abi, d.result, d.params, d.nparams, &plan, p->errbuf, p->errlen);
     if (s != CFFI_OK) {
         sig_obj_destroy(sig);
         return s;
@@ -1159,58 +176,12 @@ static cffi_status sig_obj_build(parser *p, const node *fn, const cffi_abi *abi,
     atomic_init(&sig->pub.refs, 1);
     sig->pub.abi = abi;
     sig->pub.text = sig->strings;
-    sig->pub.result = result;
-    sig->pub.nparams = fn->nparams;
-    sig->pub.params = params;
+    sig->pub.result = d.result;
+    sig->pub.nparams = d.nparams;
+    sig->pub.params = d.params;
     sig->pub.plan = plan;
     *out = sig;
     return CFFI_OK;
-}
-
-/* Parse text into p; on success returns the signature's function node and sets p->conv to the
- * canonical convention written in the text, if any. */
-static const node *parse_signature(parser *p) {
-    if (!tokenize(p)) return NULL;
-    if (tok(p)->kind == TK_END) {
-        fail_expected(p, CFFI_EBADSIG, tok(p), "expected a return type");
-        return NULL;
-    }
-    node *type = parse_declaration(p, "a return type");
-    if (!type) return NULL;
-    while (take_convention(p))
-        if (p->status != CFFI_OK) return NULL;
-    const node *fn = type->kind == N_FUNC                                   ? type
-                     : type->kind == N_PTR && type->target->kind == N_FUNC ? type->target
-                                                                            : NULL;
-    if (!fn) {
-        if (type->kind == N_PTR && type->target->kind == N_PTR &&
-            type->target->target->kind == N_FUNC)
-            fail_at(p, CFFI_EBADSIG, type->col,
-                    "a pointer to a function pointer is not a signature");
-        else
-            fail_expected(p, CFFI_EBADSIG, tok(p), "expected '(' after the return type");
-        return NULL;
-    }
-    if (tok(p)->kind != TK_END) {
-        fail_expected(p, CFFI_EBADSIG, tok(p), "expected end of signature");
-        return NULL;
-    }
-    if (fn->varargs_col) {
-        fail_at(p, CFFI_EBADSIG, fn->varargs_col,
-                "variadic functions ('...') are not supported yet");
-        return NULL;
-    }
-    return fn;
-}
-
-static void parser_release(parser *p) {
-    for (block *b = p->blocks, *next; b; b = next) {
-        next = b->next;
-        free(b);
-    }
-    p->blocks = NULL;
-    free(p->toks);
-    p->toks = NULL;
 }
 
 /* The normal form must parse back to the same signature: cffi_sig_text hands it out, and the
@@ -1222,9 +193,9 @@ static cffi_status check_normal_form(sig_obj *sig, const char *text, char *errbu
                                      size_t errlen) {
     if (strcmp(sig->pub.text, text) == 0) return CFFI_OK;
     char why[160] = "";
-    parser check = {.text = sig->pub.text, .errbuf = why, .errlen = sizeof why};
-    bool parsed = parse_signature(&check) != NULL;
-    parser_release(&check);
+    cffi_sig_parser check = {.text = sig->pub.text, .errbuf = why, .errlen = sizeof why};
+    bool parsed = cffi_sig_grammar_parse(&check) != NULL;
+    cffi_sig_grammar_release(&check);
     if (parsed) return CFFI_OK;
     sig_obj_destroy(sig);
     if (check.status == CFFI_ENOMEM) return CFFI_ENOMEM;
@@ -1241,70 +212,67 @@ static cffi_sig *take_found(sig_entry *e) {
     return &e->sig->pub;
 }
 
-cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, char *errbuf,
-                           size_t errlen) {
-    if (errbuf && errlen) errbuf[0] = '\0';
-    if (out) *out = NULL;
-    if (!text || !out) {
-        cffi_errorf(errbuf, errlen, "%s is NULL", text ? "the output pointer" : "the signature");
-        return CFFI_EINVAL;
-    }
-
-    /* A text and convention seen before: one hash lookup, no parsing. */
-    uint64_t spelled_hash =
-        key_hash(true, conv != NULL, conv, conv ? strlen(conv) : 0, text, strlen(text));
+/* A text and convention seen before: one hash lookup, no parsing. NULL if not interned. */
+static cffi_sig *find_spelled(const char *text, const char *conv) {
+    uint64_t hash = key_hash(true, conv != NULL, conv, conv ? strlen(conv) : 0, text, strlen(text));
     cffi_os_lock_take(&table_lock);
-    sig_entry *found = table_find(true, conv, text, spelled_hash);
-    if (found) {
-        *out = take_found(found);
-        cffi_os_lock_give(&table_lock);
-        return CFFI_OK;
-    }
+    sig_entry *found = table_find(true, conv, text, hash);
+    cffi_sig *sig = found ? take_found(found) : NULL;
     cffi_os_lock_give(&table_lock);
+    return sig;
+}
 
-    const char *arg_canonical = NULL;
-    if (conv) {
-        arg_canonical = canonical_of(conv, strlen(conv));
-        if (!arg_canonical) {
-            unknown_convention_error(errbuf, errlen, "", conv, strlen(conv));
-            return CFFI_EBADCONV;
-        }
-    }
-
-    parser p = {.text = text, .errbuf = errbuf, .errlen = errlen};
-    const node *fn = parse_signature(&p);
-    if (!fn) {
-        parser_release(&p);
-        if (p.status == CFFI_ENOMEM && errbuf && errlen && !errbuf[0])
-            cffi_errorf(errbuf, errlen, "out of memory");
-        return p.status;
-    }
-    if (arg_canonical && p.conv && strcmp(arg_canonical, p.conv) != 0) {
+/* The convention a signature has: the argument's (conv, canonical arg_canonical), the one
+ * written in the text (p), or C; they must agree. Sets *abi, or fails with the message. */
+static cffi_status resolve_convention(const cffi_sig_parser *p, const char *conv,
+                                      const char *arg_canonical, const cffi_abi **abi,
+                                      const char **canonical, char *errbuf, size_t errlen) {
+    if (arg_canonical && p->conv && strcmp(arg_canonical, p->conv) != 0) {
         cffi_errorf(errbuf, errlen,
                     "col %zu: calling convention '%.*s' (%s here) in the signature disagrees "
                     "with the convention argument '%s' (%s here)",
-                    p.conv_tok->col, (int)p.conv_word_len, p.conv_word, p.conv, conv,
+                    p->conv_col, (int)p->conv_word_len, p->conv_word, p->conv, conv,
                     arg_canonical);
-        parser_release(&p);
         return CFFI_ECONVCLASH;
     }
-    const char *canonical = arg_canonical ? arg_canonical : p.conv ? p.conv : canonical_of("c", 1);
-    const cffi_abi *abi = canonical ? abi_named(canonical) : NULL;
-    if (!abi) {
+    *canonical = arg_canonical  ? arg_canonical
+                 : p->conv      ? p->conv
+                                : cffi_conv_canonical_of("c", 1);
+    *abi = *canonical ? cffi_conv_abi_named(*canonical) : NULL;
+    if (!*abi) {
         cffi_errorf(errbuf, errlen, "calling convention '%s' is not implemented in this build",
-                    canonical ? canonical : "C");
-        parser_release(&p);
+                    *canonical ? *canonical : "C");
         return CFFI_EBADCONV;
     }
+    return CFFI_OK;
+}
 
-    sig_obj *sig;
-    cffi_status s = sig_obj_build(&p, fn, abi, &sig);
-    parser_release(&p);
-    if (s == CFFI_OK) s = check_normal_form(sig, text, errbuf, errlen);
+/* Parse text and build its object (not interned): the grammar, the convention, the plan, and
+ * the check that the normal form parses back. */
+static cffi_status parse_new(const char *text, const char *conv, const char *arg_canonical,
+                             sig_obj **out, const char **canonical, char *errbuf,
+                             size_t errlen) {
+    *out = NULL;
+    cffi_sig_parser p = {.text = text, .errbuf = errbuf, .errlen = errlen};
+    const node *fn = cffi_sig_grammar_parse(&p);
+    const cffi_abi *abi = NULL;
+    cffi_status s = fn ? resolve_convention(&p, conv, arg_canonical, &abi, canonical, errbuf,
+                                            errlen)
+                       : p.status;
+    if (s == CFFI_OK) s = sig_obj_build(&p, fn, abi, out);
+    cffi_sig_grammar_release(&p);
+    if (s == CFFI_OK) s = check_normal_form(*out, text, errbuf, errlen);
+    if (s != CFFI_OK) *out = NULL; /* check_normal_form destroyed it */
     if (s == CFFI_ENOMEM && errbuf && errlen && !errbuf[0])
         cffi_errorf(errbuf, errlen, "out of memory");
-    if (s != CFFI_OK) return s;
+    return s;
+}
 
+/* Intern sig under its spelling (conv, text) and its normal form, and hand out one reference:
+ * to sig, or to an equal signature another thread interned while this one parsed (sig is then
+ * destroyed). */
+static cffi_status intern(sig_obj *sig, const char *text, const char *conv,
+                          const char *canonical, cffi_sig **out, char *errbuf, size_t errlen) {
     sig_entry *spelled = entry_new(true, conv, text);
     sig_entry *normal = entry_new(false, canonical, sig->pub.text);
     if (!spelled || !normal) {
@@ -1314,11 +282,8 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
         cffi_errorf(errbuf, errlen, "out of memory");
         return CFFI_ENOMEM;
     }
-
-    /* Another thread may have interned the same text, or another spelling of the same
-     * signature, while this one parsed. */
     cffi_os_lock_take(&table_lock);
-    found = table_find(true, conv, text, spelled->hash);
+    sig_entry *found = table_find(true, conv, text, spelled->hash);
     if (!found) found = table_find(false, canonical, sig->pub.text, normal->hash);
     if (found) {
         *out = take_found(found);
@@ -1342,6 +307,31 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
         sig_obj_destroy(sig);
     }
     return CFFI_OK;
+}
+
+cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, char *errbuf,
+                           size_t errlen) {
+    if (errbuf && errlen) errbuf[0] = '\0';
+    if (out) *out = NULL;
+    if (!text || !out) {
+        cffi_errorf(errbuf, errlen, "%s is NULL", text ? "the output pointer" : "the signature");
+        return CFFI_EINVAL;
+    }
+    if ((*out = find_spelled(text, conv)) != NULL) return CFFI_OK;
+
+    const char *arg_canonical = NULL;
+    if (conv) {
+        arg_canonical = cffi_conv_canonical_of(conv, strlen(conv));
+        if (!arg_canonical) {
+            cffi_conv_unknown_error(errbuf, errlen, "", conv, strlen(conv));
+            return CFFI_EBADCONV;
+        }
+    }
+    sig_obj *sig;
+    const char *canonical = NULL;
+    cffi_status s = parse_new(text, conv, arg_canonical, &sig, &canonical, errbuf, errlen);
+    if (s != CFFI_OK) return s;
+    return intern(sig, text, conv, canonical, out, errbuf, errlen);
 }
 
 cffi_sig *cffi_sig_ref(cffi_sig *sig) {
