@@ -12,8 +12,8 @@
  * memory with its record's address in the record slot and, in a near image, the displacements of
  * its references into the program filled in: a copy and a few stores.
  *
- * Memory: thunk code is bump-allocated from blocks of executable memory shared by all templates
- * (written through the blocks' RW view, run through their RX view). A thunk's code and record stay
+ * Memory: thunk code is bump-allocated from the executable-memory arena shared by all templates
+ * (jit/arena.c; written through its RW view, run through its RX view). A thunk's code and record stay
  * paired for the life of the process: a freed thunk's record switches to the template's trap
  * (which reports and returns zero) and joins its template's free list, and the pair is handed out
  * again only once CFFI_QUARANTINE later thunks of the template were freed.
@@ -52,7 +52,7 @@ struct cffi_barefn {
     uint8_t *gate_rw;
     uint8_t gate_open[CFFI_RELOC_GATE_LEN], gate_closed[CFFI_RELOC_GATE_LEN];
     bool dead;           /* freed (read by the report path, racing with nothing but a reuse) */
-    struct cffi_barefn *next_free;
+    cffi_qlink freed;    /* in its template's quarantine once freed */
 };
 _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk's address");
 
@@ -81,8 +81,7 @@ typedef struct tpl_cache {
     char msg[256];
     tpl_forms live;     /* the template's own code */
     tpl_forms dead;     /* its dead template's (both code NULL: none) */
-    cffi_barefn *free_head, *free_tail;
-    size_t free_count;
+    cffi_quarantine freed; /* freed thunks of the template: record and code reused together */
 } tpl_cache;
 
 enum {
@@ -90,23 +89,12 @@ enum {
     OUT_OF_LINE_LIMIT = 512,      /* most bytes of cold prologue paths laid out elsewhere */
     BODY_SCAN_LIMIT = 4096,       /* bytes of template body explored to recognise it */
     BODY_COPY_LIMIT = 256,        /* most bytes of template body a copy runs in place */
-    ARENA_BLOCK_SIZE = 64 * 1024, /* a multiple of every page size we run on */
-    SLOT_ALIGN = 16,              /* thunk entries on a fetch-friendly boundary */
+    SLOT_ALIGN = CFFI_JIT_ARENA_ALIGN, /* thunk entries on a fetch-friendly boundary */
 };
 
-/* One lock for template caches, the code arena and the free lists: creation is not a hot path,
- * and after the first thunk of a template it is a copy and a store under this lock. */
+/* One lock for template caches and their quarantines: creation is not a hot path, and after the
+ * first thunk of a template it is a copy and a store under this lock. */
 static cffi_os_lock barefn_lock = CFFI_OS_LOCK_INIT;
-typedef struct arena {
-    uint8_t *rx, *rw;
-    size_t used, size;
-} arena;
-enum { NEAR_ARENAS = 8 };
-/* Blocks for near copies (rel32s into the program): each within reach of the templates that use
- * it (usually one, next to the program's text); and one for copies that can sit anywhere. */
-static arena near_arenas[NEAR_ARENAS];
-static size_t near_next;
-static arena far_arena;
 static cffi_barefn_hook barefn_hook;
 static _Thread_local char last_error[256];
 
@@ -252,83 +240,8 @@ static cffi_status cache_build(cffi_barefn_template *t, tpl_cache **out) {
     return st;
 }
 
-/* ---------------------------------------------------------------------------------------------
- * The code arena (called with barefn_lock held). Blocks are never returned: every slot in them
- * belongs to a thunk record, live or trapping.
- */
 static size_t slot_round(size_t size) {
-    return (size + SLOT_ALIGN - 1) & ~(size_t)(SLOT_ALIGN - 1);
-}
-
-/* Whether every address of the block [rx, rx + size) reaches `to` with a 32-bit displacement
- * (always, with 32-bit addresses: the displacement wraps around). */
-static bool block_reaches(const uint8_t *rx, size_t size, const uint8_t *to) {
-    if (sizeof(void *) == 4) return true;
-    uintptr_t lo = (uintptr_t)rx, hi = lo + size, t = (uintptr_t)to;
-    uintptr_t farthest = lo > t ? hi - t : hi < t ? t - lo : size; /* worst case over the block */
-    return farthest < (uintptr_t)INT32_MAX - 64;
-}
-
-static cffi_status arena_take(arena *a, size_t size, uint8_t **rx, uint8_t **rw) {
-    if (!a->rx || a->size - a->used < size) return CFFI_ENOEXEC;
-    *rx = a->rx + a->used;
-    *rw = a->rw + a->used;
-    a->used += size;
-    return CFFI_OK;
-}
-
-static size_t block_bytes(size_t size) {
-    return (size + ARENA_BLOCK_SIZE - 1) / ARENA_BLOCK_SIZE * ARENA_BLOCK_SIZE;
-}
-
-/* Whether the block reaches both lo and hi (and so everything between). */
-static bool block_reaches_all(const uint8_t *rx, size_t size, uintptr_t lo, uintptr_t hi) {
-    return block_reaches(rx, size, (const uint8_t *)lo) &&
-           block_reaches(rx, size, (const uint8_t *)hi);
-}
-
-/* Space for a copy whose rel32s reach [lo, hi] (the template, and what its body refers to), or
- * CFFI_ENOEXEC when the block the allocator gave is out of reach (it then becomes the far
- * arena's). */
-static cffi_status arena_alloc_near(size_t size, uintptr_t lo, uintptr_t hi, uint8_t **rx,
-                                    uint8_t **rw) {
-    size = slot_round(size);
-    for (size_t i = 0; i < NEAR_ARENAS; i++) {
-        arena *a = &near_arenas[i];
-        if (a->rx && block_reaches_all(a->rx, a->size, lo, hi) &&
-            arena_take(a, size, rx, rw) == CFFI_OK)
-            return CFFI_OK;
-    }
-    size_t bytes = block_bytes(size);
-    void *nrx, *nrw;
-    cffi_status st =
-        cffi_jit_block_alloc_near(bytes, (const void *)(lo + (hi - lo) / 2), &nrx, &nrw);
-    if (st != CFFI_OK) return st;
-    arena fresh = {nrx, nrw, 0, bytes};
-    if (!block_reaches_all(nrx, bytes, lo, hi)) {
-        far_arena = fresh; /* the rest of the old far block stays unused */
-        return CFFI_ENOEXEC;
-    }
-    /* Replace a full block of the same neighbourhood, else take a free or the oldest entry. */
-    arena *slot = NULL;
-    for (size_t i = 0; i < NEAR_ARENAS && !slot; i++)
-        if (!near_arenas[i].rx ||
-            block_reaches_all(near_arenas[i].rx, near_arenas[i].size, lo, hi))
-            slot = &near_arenas[i];
-    if (!slot) slot = &near_arenas[near_next++ % NEAR_ARENAS];
-    *slot = fresh;
-    return arena_take(slot, size, rx, rw);
-}
-
-static cffi_status arena_alloc_far(size_t size, uint8_t **rx, uint8_t **rw) {
-    size = slot_round(size);
-    if (arena_take(&far_arena, size, rx, rw) == CFFI_OK) return CFFI_OK;
-    size_t bytes = block_bytes(size);
-    void *nrx, *nrw;
-    cffi_status st = cffi_jit_block_alloc(bytes, &nrx, &nrw);
-    if (st != CFFI_OK) return st;
-    far_arena = (arena){nrx, nrw, 0, bytes};
-    return arena_take(&far_arena, size, rx, rw);
+    return (size + CFFI_JIT_ARENA_ALIGN - 1) & ~(size_t)(CFFI_JIT_ARENA_ALIGN - 1);
 }
 
 /* One thunk's slot: the template's image, and for a template with a dead path, before it, a copy
@@ -361,13 +274,13 @@ static slot_plan plan_slot(const tpl_image *live, const tpl_image *dead) {
 /* Space for the plan's slot: near both images' rel32 targets if they have any, else anywhere. */
 static cffi_status plan_alloc(const slot_plan *p, uint8_t **rx, uint8_t **rw) {
     size_t nfix = p->live->nfix + (p->dead ? p->dead->nfix : 0);
-    if (!nfix) return arena_alloc_far(p->size, rx, rw);
+    if (!nfix) return cffi_jit_arena_alloc(p->size, false, 0, 0, rx, rw);
     uintptr_t lo = p->live->lo, hi = p->live->hi;
     if (p->dead && p->dead->nfix) {
         if (p->dead->lo < lo) lo = p->dead->lo;
         if (p->dead->hi > hi) hi = p->dead->hi;
     }
-    return arena_alloc_near(p->size, lo, hi, rx, rw);
+    return cffi_jit_arena_alloc(p->size, true, lo, hi, rx, rw);
 }
 
 /* The image at rx (written through rw) with its record's address and its displacements. */
@@ -410,7 +323,7 @@ static cffi_status place_copy(const tpl_cache *c, bool has_dead, cffi_barefn *b)
     }
     if (st != CFFI_OK && c->live.far.code && (!has_dead || c->dead.far.code)) {
         p = plan_slot(&c->live.far, has_dead ? &c->dead.far : NULL);
-        st = arena_alloc_far(p.size, &rx, &rw);
+        st = cffi_jit_arena_alloc(p.size, false, 0, 0, &rx, &rw);
     }
     if (st != CFFI_OK) return st;
     slot_write(&p, rx, rw, b);
@@ -470,15 +383,12 @@ cffi_status cffi_barefn_new_ex(cffi_barefn_template *t, void *fn, void *ctx, cff
     }
 
     cffi_barefn *b;
-    bool reused = c->free_count > CFFI_QUARANTINE;
+    cffi_qlink *served = cffi_quarantine_release(&c->freed);
+    bool reused = served != NULL;
     if (reused) {
         /* Out of quarantine: record and code are reused together; the gate, if any, opens below,
          * once the record is the new thunk's. */
-        b = c->free_head;
-        c->free_head = b->next_free;
-        if (!c->free_head) c->free_tail = NULL;
-        c->free_count--;
-        b->next_free = NULL;
+        b = CFFI_QUARANTINE_OWNER(served, cffi_barefn, freed);
     } else {
         b = calloc(1, sizeof *b);
         if (!b) {
@@ -528,13 +438,7 @@ void cffi_barefn_free(cffi_barefn *b) {
         __atomic_store_n(&b->rec.state, 0u, __ATOMIC_RELAXED);
         __atomic_store_n(&b->dead, true, __ATOMIC_RELEASE);
         __atomic_store_n(&b->rec.fn, b->tpl->trap, __ATOMIC_RELEASE);
-        tpl_cache *c = b->tpl->cache;
-        if (c->free_tail)
-            c->free_tail->next_free = b;
-        else
-            c->free_head = b;
-        c->free_tail = b;
-        c->free_count++;
+        cffi_quarantine_push(&((tpl_cache *)b->tpl->cache)->freed, &b->freed);
     }
     cffi_os_lock_give(&barefn_lock);
 }

@@ -15,6 +15,7 @@
 
 #include "arch_config.h" /* CFFI_ARCH_NAME, CFFI_DISPATCH_ABI, CFFI_ARCH_THUNK_SIZE, ... */
 #include "hidden.h"
+#include "quarantine.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Plans: where every argument lives for one signature under one convention, computed once when
@@ -111,7 +112,7 @@ struct cffi_closure {
     const cffi_sig *sig;            /* a reference, held until the slot is reused */
     void *code;                     /* executable address of the thunk */
     uint64_t dead_value;            /* result of a call after free (result-type size) */
-    struct cffi_closure *next_free; /* quarantine FIFO link */
+    cffi_qlink freed;               /* in the quarantine once freed (quarantine.h) */
     bool is_frame;                  /* made by cffi_closure_new_frame */
 };
 
@@ -132,6 +133,13 @@ CFFI_HIDDEN cffi_status cffi_jit_block_alloc(size_t size, void **rx, void **rw);
 CFFI_HIDDEN cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx,
                                                   void **rw);
 CFFI_HIDDEN void cffi_jit_block_flush(void *rx, size_t size);
+
+/* Pieces of executable memory that are never given back (jit/arena.c), aligned to
+ * CFFI_JIT_ARENA_ALIGN. near: every address of the piece reaches [lo, hi] with a 32-bit
+ * displacement, or CFFI_ENOEXEC when no block the allocator gives is placed so. */
+#define CFFI_JIT_ARENA_ALIGN 16
+CFFI_HIDDEN cffi_status cffi_jit_arena_alloc(size_t size, bool near, uintptr_t lo, uintptr_t hi,
+                                             uint8_t **rx, uint8_t **rw);
 CFFI_HIDDEN void cffi_jit_block_release(void *rx, void *rw, size_t size);
 CFFI_HIDDEN size_t cffi_jit_exec_bytes(void); /* bytes held from the allocator, for stats */
 

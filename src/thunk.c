@@ -41,9 +41,7 @@ typedef struct slot_block {
 static cffi_os_lock slot_lock = CFFI_OS_LOCK_INIT;
 static slot_block *blocks;          /* blocks->records[next_unused ...] were never handed out */
 static size_t next_unused;
-static cffi_closure *quarantine_head; /* oldest freed record */
-static cffi_closure *quarantine_tail; /* newest freed record */
-static size_t quarantine_count;
+static cffi_quarantine quarantine;  /* freed records, oldest first */
 static size_t live_count;
 static size_t data_bytes;
 
@@ -88,7 +86,7 @@ static void reset_record(cffi_closure *record) {
     record->ctx = record;
     record->sig = NULL;
     record->dead_value = 0;
-    record->next_free = NULL;
+    record->freed.next = NULL;
     record->is_frame = false;
     atomic_store_explicit(&record->handler, cffi_dead_handler, memory_order_release);
 }
@@ -136,12 +134,10 @@ cffi_status cffi_slot_acquire(cffi_closure **out) {
     cffi_status status = CFFI_OK;
 
     cffi_os_lock_take(&slot_lock);
-    if (quarantine_count > CFFI_QUARANTINE) {
+    cffi_qlink *served = cffi_quarantine_release(&quarantine);
+    if (served) {
         /* The oldest freed slot has had more than CFFI_QUARANTINE others freed after it. */
-        record = quarantine_head;
-        quarantine_head = record->next_free;
-        if (!quarantine_head) quarantine_tail = NULL;
-        quarantine_count--;
+        record = CFFI_QUARANTINE_OWNER(served, cffi_closure, freed);
         stale_sig = record->sig;
     } else {
         if (!blocks || next_unused == blocks->nslots) {
@@ -174,13 +170,7 @@ cffi_status cffi_slot_acquire(cffi_closure **out) {
 void cffi_slot_release(cffi_closure *record) {
     if (!record) return;
     cffi_os_lock_take(&slot_lock);
-    record->next_free = NULL;
-    if (quarantine_tail)
-        quarantine_tail->next_free = record;
-    else
-        quarantine_head = record;
-    quarantine_tail = record;
-    quarantine_count++;
+    cffi_quarantine_push(&quarantine, &record->freed);
     live_count--;
     cffi_os_lock_give(&slot_lock);
 }
@@ -190,7 +180,7 @@ void cffi_jit_get_stats(cffi_jit_stats *out) {
     cffi_os_lock_take(&slot_lock);
     *out = (cffi_jit_stats){
         .live_closures = live_count,
-        .dead_closures = quarantine_count,
+        .dead_closures = quarantine.count,
         .data_bytes = data_bytes,
         .slot_exec_bytes = CFFI_ARCH_THUNK_SIZE,
     };
