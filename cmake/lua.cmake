@@ -8,7 +8,8 @@ pkg_check_modules(CFFI_LUA REQUIRED lua5.4)
 set(CFFI_LUA_ROOT ${CMAKE_CURRENT_SOURCE_DIR})
 # The binding lives in lua/ (src/ is the C runtime alone); it reaches the OS through src/os/os.h.
 file(GLOB CFFI_LUA_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/lua/*.c)
-set(CFFI_LUA_PRIVATE_INCLUDES ${CMAKE_CURRENT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR}/src/os/${CFFI_OS})
+set(CFFI_LUA_PRIVATE_INCLUDES ${CMAKE_CURRENT_SOURCE_DIR}/src ${CFFI_TARGET_INCLUDE}
+    ${CMAKE_CURRENT_SOURCE_DIR}/src/os/${CFFI_OS})
 
 add_library(cffi_lua MODULE ${CFFI_LUA_SOURCES})
 set_target_properties(cffi_lua PROPERTIES
@@ -28,7 +29,7 @@ endif()
 # luaL_requiref or package.preload).
 add_library(cffi_lua_static STATIC ${CFFI_LUA_SOURCES})
 target_include_directories(cffi_lua_static
-  PUBLIC ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src
+  PUBLIC ${CFFI_LUA_INCLUDE_DIRS} ${CMAKE_CURRENT_SOURCE_DIR}/src ${CFFI_TARGET_INCLUDE}
   PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src/os/${CFFI_OS})
 target_compile_options(cffi_lua_static PRIVATE ${CFFI_WARNINGS})
 target_link_libraries(cffi_lua_static PUBLIC cffi_static m)

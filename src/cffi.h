@@ -384,87 +384,16 @@ CFFI_API void cffi_barefn_report(cffi_barefn_rec *record, cffi_barefn_event ev);
  * The Lua binding's cb:disasm() returns this text for a callback. */
 CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len);
 
-/* Calling convention names as function attributes for this target. */
-#if defined(__x86_64__) && defined(_WIN32)
-#define CFFI_CONV_ATTR_C
-#define CFFI_CONV_ATTR_cdecl
-#define CFFI_CONV_ATTR_stdcall
-#define CFFI_CONV_ATTR_fastcall
-#define CFFI_CONV_ATTR_thiscall
-#define CFFI_CONV_ATTR_system
-#define CFFI_CONV_ATTR_efiapi
-#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
-#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
-#elif defined(__x86_64__)
-#define CFFI_CONV_ATTR_C
-#define CFFI_CONV_ATTR_cdecl
-#define CFFI_CONV_ATTR_stdcall
-#define CFFI_CONV_ATTR_fastcall
-#define CFFI_CONV_ATTR_thiscall
-#define CFFI_CONV_ATTR_system
-#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
-#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
-#define CFFI_CONV_ATTR_efiapi __attribute__((ms_abi))
-#elif defined(__i386__)
-#define CFFI_CONV_ATTR_C __attribute__((cdecl))
-#define CFFI_CONV_ATTR_cdecl __attribute__((cdecl))
-#define CFFI_CONV_ATTR_stdcall __attribute__((stdcall))
-#define CFFI_CONV_ATTR_fastcall __attribute__((fastcall))
-#define CFFI_CONV_ATTR_thiscall __attribute__((thiscall))
-#define CFFI_CONV_ATTR_efiapi __attribute__((cdecl))
-#ifdef _WIN32
-#define CFFI_CONV_ATTR_system __attribute__((stdcall))
-#else
-#define CFFI_CONV_ATTR_system __attribute__((cdecl))
-#endif
-#else
-#define CFFI_CONV_ATTR_C
-#define CFFI_CONV_ATTR_cdecl
-#define CFFI_CONV_ATTR_system
-#define CFFI_CONV_ATTR_efiapi
-#if defined(__arm__)
-#define CFFI_CONV_ATTR_aapcs __attribute__((pcs("aapcs")))
-#endif
-#endif
+/* What differs per target (src/arch/<target>/include/cffi_target.h): CFFI_CONV_ATTR_<name>, the
+ * calling conventions as function attributes, and the typed-thunk block below. */
+#include "cffi_target.h"
 
 /* CFFI_BAREFN_RECORD(var): the template block. Puts the thunk's cffi_barefn_rec * in var. Its
  * bytes are a fixed pattern the library looks for; each relocated prologue is followed by the
  * block's record load with its slot filled in, then the body run in place (or, if none of it can
  * be, the jump back to the landing pad). Only reached in copies: the template itself is never
  * called (its slots hold non-canonical addresses, so running it faults at once). */
-#if defined(__x86_64__)
-#define CFFI_BAREFN_X64_RECORD_MAGIC 0xCFF1BAEF0000CAFE /* record slot before patching */
-#define CFFI_BAREFN_X64_BACK_MAGIC 0xCFF1BAEF0000BACC   /* jump-back slot before patching */
-#define CFFI__STR2(x) #x
-#define CFFI__STR(x) CFFI__STR2(x)
-#define CFFI_BAREFN_RECORD(var)                                                                   \
-    __asm__ volatile(/* movabs: the record slot is this instruction's 64-bit immediate */         \
-                     "movabsq $" CFFI__STR(CFFI_BAREFN_X64_RECORD_MAGIC) ", %0\n\t"              \
-                     /* back into the compiled template, through the slot below */                \
-                     "jmpq *1f(%%rip)\n\t"                                                        \
-                     "1: .quad " CFFI__STR(CFFI_BAREFN_X64_BACK_MAGIC) "\n\t"                     \
-                     /* landing pad of that indirect jump (CET indirect branch tracking) */       \
-                     "endbr64"                                                                    \
-                     : "=a"(var)                                                                  \
-                     : /* "memory": nothing the template does moves across the record load */     \
-                     : "memory")
-#elif defined(__i386__)
-#define CFFI_BAREFN_X86_RECORD_MAGIC 0xCFF1CAFE /* record slot before patching */
-#define CFFI_BAREFN_X86_BACK_MAGIC 0xCFF1BACC   /* jump displacement before patching */
-#define CFFI__STR2(x) #x
-#define CFFI__STR(x) CFFI__STR2(x)
-#define CFFI_BAREFN_RECORD(var)                                                                   \
-    __asm__ volatile(/* mov $imm32, %eax: the record slot is the immediate */                     \
-                     "movl $" CFFI__STR(CFFI_BAREFN_X86_RECORD_MAGIC) ", %0\n\t"                 \
-                     /* jmp rel32 back into the compiled template; each copy sets the rel32 */    \
-                     ".byte 0xE9\n\t"                                                             \
-                     ".long " CFFI__STR(CFFI_BAREFN_X86_BACK_MAGIC) "\n\t"                       \
-                     /* landing pad (CET indirect branch tracking) */                             \
-                     "endbr32"                                                                    \
-                     : "=a"(var)                                                                  \
-                     :                                                                            \
-                     : "memory")
-#else
+#ifndef CFFI_BAREFN_RECORD
 #define CFFI_BAREFN_RECORD(var) _Static_assert(0, "cffi: typed thunks are not ported to this target")
 #endif
 

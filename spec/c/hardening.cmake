@@ -171,6 +171,7 @@ if(_hard_lua AND NOT CFFI_SANITIZE)
   add_executable(hard_unload ${_hard}/test_unload.c)
   # src/ for check.h's cffi.h; the program itself does not link cffi (it loads cffi.so).
   target_include_directories(hard_unload PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/src
+                             ${CFFI_TARGET_INCLUDE}
                              ${CFFI_LUA_INCLUDE_DIRS})
   target_compile_options(hard_unload PRIVATE ${CFFI_WARNINGS})
   target_link_libraries(hard_unload PRIVATE ${CFFI_LUA_LINK_LIBRARIES} ${CMAKE_DL_LIBS})

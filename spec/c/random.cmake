@@ -79,7 +79,7 @@ if(_rand_arch)
       set(obj ${_rand_dir}/random_clang_seed${seed}.o)
       add_custom_command(
         OUTPUT ${obj}
-        COMMAND ${_rand_clang} ${_rand_clang_flags} -I${PROJECT_SOURCE_DIR}/src -c ${src} -o ${obj}
+        COMMAND ${_rand_clang} ${_rand_clang_flags} -I${PROJECT_SOURCE_DIR}/src -I${CFFI_TARGET_INCLUDE} -c ${src} -o ${obj}
         DEPENDS ${src} ${PROJECT_SOURCE_DIR}/src/cffi.h
         COMMENT "Compiling random signature test with clang, seed ${seed}"
         VERBATIM)

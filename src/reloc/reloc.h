@@ -46,6 +46,13 @@ typedef struct cffi_reloc_block {
 CFFI_HIDDEN cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block *out,
                                               char *errbuf, size_t errlen);
 
+/* The target's own template block (src/arch/<target>/barefn_block.c, laid out in its
+ * include/cffi_target.h): whether the CFFI_BAREFN_BLOCK_SIZE bytes at p are one, and the block at
+ * code + off as the relocator needs it. */
+CFFI_HIDDEN bool cffi_arch_barefn_is_block(const uint8_t *p);
+CFFI_HIDDEN void cffi_arch_barefn_fill_block(const uint8_t *code, size_t off,
+                                             cffi_reloc_block *out);
+
 /* Flags for cffi_reloc_copy. */
 enum {
     /* The image will be entered by an indirect call: make sure it starts with the target's
@@ -121,16 +128,11 @@ CFFI_HIDDEN cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool 
                                               size_t max_body, cffi_reloc_tail *out);
 CFFI_HIDDEN void cffi_reloc_tail_free(cffi_reloc_tail *t);
 
-/* The gate of an image made with CFFI_RELOC_ENTRY: the bytes right after its landing pad, which
+/* The gate of an image made with CFFI_RELOC_ENTRY (CFFI_RELOC_GATE_AT, _LEN, _REACH and
+ * CFFI_RELOC_HOP_LEN: the target's arch_config.h): the bytes right after its landing pad, which
  * a thunk with a dead path (cffi_barefn_template.dead) switches between the image's own bytes and
  * a short jump to a hop, a jump to a copy of the dead template's image. The gate is written in
  * one naturally aligned store when the image starts at a multiple of CFFI_RELOC_GATE_LEN. */
-enum {
-    CFFI_RELOC_GATE_AT = 4,      /* offset of the gate: after the endbr64 / endbr32 */
-    CFFI_RELOC_GATE_LEN = 2,     /* bytes of the gate */
-    CFFI_RELOC_GATE_REACH = 128, /* a hop must start at most this far before the gate's end */
-    CFFI_RELOC_HOP_LEN = 5,      /* bytes of a hop */
-};
 
 /* The closed gate at gate_rx: a jump to the hop at hop_rx (within CFFI_RELOC_GATE_REACH). */
 CFFI_HIDDEN void cffi_reloc_gate_closed(const uint8_t *gate_rx, const uint8_t *hop_rx,

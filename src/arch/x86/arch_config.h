@@ -17,4 +17,11 @@
  * padded with int3 to keep every thunk 16-byte aligned. */
 #define CFFI_ARCH_THUNK_SIZE 16
 
+/* Typed thunks' gate (src/reloc/reloc.h): after the endbr, two bytes that one aligned store
+ * switches between the image's own bytes and a short jmp (EB rel8) to a hop, a 5-byte jmp rel32. */
+#define CFFI_RELOC_GATE_AT 4      /* offset of the gate: after the endbr */
+#define CFFI_RELOC_GATE_LEN 2     /* bytes of the gate */
+#define CFFI_RELOC_GATE_REACH 128 /* a hop must start at most this far before the gate's end */
+#define CFFI_RELOC_HOP_LEN 5      /* bytes of a hop */
+
 #endif

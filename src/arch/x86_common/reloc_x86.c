@@ -144,95 +144,6 @@ static bool x86_decode(csh h, const uint8_t *code, size_t max, cs_insn *insn) {
     return cs_disasm_iter(h, &p, &max, &addr, insn);
 }
 
-/* ---------------------------------------------------------------------------------------------
- * The barefn template block (see CFFI_BAREFN_RECORD in cffi.h):
- *   48 B8 <record slot: 8>        movabs $record, %rax
- *   FF 25 00 00 00 00             jmp *1f(%rip)
- *   1: <back slot: 8>
- *   F3 0F 1E FA                   endbr64 (landing pad)
- */
-enum {
-    BLOCK_RECORD_SLOT = 2,
-    BLOCK_JMP = 10,
-    BLOCK_BACK_SLOT = 16,
-    BLOCK_LANDING = 24,
-    BLOCK_SIZE = 28,
-};
-
-/* The slots' values before patching (cffi.h defines the target's own pair). */
-#define X64_RECORD_MAGIC 0xCFF1BAEF0000CAFEull
-#define X64_BACK_MAGIC 0xCFF1BAEF0000BACCull
-#define X86_RECORD_MAGIC 0xCFF1CAFEu
-#define X86_BACK_MAGIC 0xCFF1BACCu
-#if defined(__x86_64__)
-_Static_assert(X64_RECORD_MAGIC == CFFI_BAREFN_X64_RECORD_MAGIC &&
-               X64_BACK_MAGIC == CFFI_BAREFN_X64_BACK_MAGIC, "block magic");
-#else
-_Static_assert(X86_RECORD_MAGIC == CFFI_BAREFN_X86_RECORD_MAGIC &&
-               X86_BACK_MAGIC == CFFI_BAREFN_X86_BACK_MAGIC, "block magic");
-#endif
-
-static bool x64_is_block(const uint8_t *p) {
-    static const uint8_t movabs_rax[2] = {REX | REX_W, OP_MOV_IMM64 + R_AX};
-    static const uint8_t jmp_rip_next[6] = {OP_GRP5, (GRP5_JMP << 3) | MODRM_RIP, 0, 0, 0, 0};
-    uint64_t rec = X64_RECORD_MAGIC, back = X64_BACK_MAGIC;
-    return memcmp(p, movabs_rax, 2) == 0 && memcmp(p + BLOCK_RECORD_SLOT, &rec, 8) == 0 &&
-           memcmp(p + BLOCK_JMP, jmp_rip_next, 6) == 0 &&
-           memcmp(p + BLOCK_BACK_SLOT, &back, 8) == 0 &&
-           memcmp(p + BLOCK_LANDING, ENDBR64, 4) == 0;
-}
-
-/* The x86-32 block:
- *   B8 <record slot: 4>           mov $record, %eax
- *   E9 <displacement: 4>          jmp rel32 (back to the landing pad, set per copy)
- *   F3 0F 1E FB                   endbr32 (landing pad)
- * It is its own near form: with 32-bit addresses every copy reaches the template. */
-enum { BLOCK32_RECORD_SLOT = 1, BLOCK32_REL = 6, BLOCK32_LANDING = 10, BLOCK32_SIZE = 14 };
-
-static bool x32_is_block(const uint8_t *p) {
-    uint32_t rec = X86_RECORD_MAGIC, back = X86_BACK_MAGIC;
-    return p[0] == OP_MOV_IMM32 + R_AX && memcmp(p + BLOCK32_RECORD_SLOT, &rec, 4) == 0 &&
-           p[BLOCK32_REL - 1] == OP_JMP_REL32 && memcmp(p + BLOCK32_REL, &back, 4) == 0 &&
-           memcmp(p + BLOCK32_LANDING, ENDBR32, 4) == 0;
-}
-
-static void x32_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *out) {
-    memset(out, 0, sizeof *out);
-    out->prologue_len = off;
-    out->block_len = BLOCK32_LANDING;
-    out->record_slot = BLOCK32_RECORD_SLOT;
-    out->slot_size = 4;
-    out->landing = code + off + BLOCK32_LANDING;
-    out->guard_len = BLOCK32_SIZE + 1;
-    out->has_far = false;
-    out->near_block[0] = OP_MOV_IMM32 + R_AX;
-    out->near_block[BLOCK32_REL - 1] = OP_JMP_REL32;
-    out->near_record_slot = BLOCK32_RECORD_SLOT;
-    out->near_rel_slot = BLOCK32_REL;
-    out->near_len = BLOCK32_LANDING;
-    out->load_len = BLOCK32_REL - 1;
-}
-
-static void x64_fill_block(const uint8_t *code, size_t off, cffi_reloc_block *out) {
-    memset(out, 0, sizeof *out);
-    out->prologue_len = off;
-    out->block_len = BLOCK_LANDING;
-    out->record_slot = BLOCK_RECORD_SLOT;
-    out->back_slot = BLOCK_BACK_SLOT;
-    out->slot_size = 8;
-    out->landing = code + off + BLOCK_LANDING;
-    out->guard_len = BLOCK_SIZE + 1;
-    out->has_far = true;
-    /* Near form: movabs $record, %rax ; jmp rel32 landing */
-    out->near_block[0] = REX | REX_W;
-    out->near_block[1] = OP_MOV_IMM64 + R_AX;
-    out->near_record_slot = BLOCK_RECORD_SLOT;
-    out->near_block[BLOCK_JMP] = OP_JMP_REL32;
-    out->near_rel_slot = BLOCK_JMP + 1;
-    out->near_len = BLOCK_JMP + 5;
-    out->load_len = BLOCK_JMP;
-}
-
 cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block *out,
                                   char *errbuf, size_t errlen) {
     csh h;
@@ -251,14 +162,9 @@ cffi_status cffi_reloc_find_block(const void *fn, size_t limit, cffi_reloc_block
     cffi_errorf(errbuf, errlen, "no CFFI_BAREFN_RECORD block in the first %zu bytes", limit);
     /* Step instruction by instruction so that the block is recognised only at an instruction
      * boundary of the template's own decoding. */
-    while (off + BLOCK_SIZE <= limit) {
-        if (X86_NATIVE_MODE == X86_MODE_32 && x32_is_block(code + off)) {
-            x32_fill_block(code, off, out);
-            st = CFFI_OK;
-            break;
-        }
-        if (X86_NATIVE_MODE == X86_MODE_64 && x64_is_block(code + off)) {
-            x64_fill_block(code, off, out);
+    while (off + CFFI_BAREFN_BLOCK_SIZE <= limit) {
+        if (cffi_arch_barefn_is_block(code + off)) {
+            cffi_arch_barefn_fill_block(code, off, out);
             st = CFFI_OK;
             break;
         }
@@ -637,7 +543,7 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
     while (nwork > 0) {
         uint64_t a = work[--nwork];
         while (!addr_in(out, a) && bytes < limit) {
-            if (X86_NATIVE_MODE == X86_MODE_32 && x32_is_block((const uint8_t *)(uintptr_t)a))
+            if (X86_NATIVE_MODE == X86_MODE_32 && cffi_arch_barefn_is_block((const uint8_t *)(uintptr_t)a))
                 break; /* another template's block */
             if (!x86_decode(h, (const uint8_t *)(uintptr_t)a, X86_MAX_INSN, in)) break;
             if (out->n == out->cap) {
@@ -667,196 +573,226 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
     return CFFI_OK;
 }
 
-cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_t *image_len,
-                            size_t *tail_off, char *errbuf, size_t errlen) {
-    *image = NULL;
-    *image_len = 0;
-    *tail_off = 0;
-    x86_mode mode = X86_NATIVE_MODE;
-    const uint64_t lo = (uint64_t)(uintptr_t)rq->src, end = lo + rq->len;
+/* One relocation (cffi_reloc_copy) as three stages over one job: walk every path from the entry
+ * into the item set, lay the items out in the image, emit them. */
+typedef struct copy_job {
+    const cffi_reloc_request *rq;
+    x86_mode mode;
+    uint64_t lo, end;       /* the range */
     csh h;
-    if (x86_open(mode, true, &h) != CS_ERR_OK) {
-        cffi_errorf(errbuf, errlen, "cannot open the x86 disassembler");
-        return CFFI_ERELOC;
-    }
-    cs_insn *in = cs_malloc(h);
-    item_set set = {0};
-    uint64_t work[MAX_WORK];
-    size_t nwork = 0, outside_bytes = 0;
-    uint8_t *out = NULL;
-    addr_set body = {0};
-    cffi_status st = CFFI_OK;
-    if (!in) {
-        st = CFFI_ENOMEM;
-        goto done;
-    }
-    if (rq->body && (st = collect_reachable(h, in, (uint64_t)(uintptr_t)rq->body, rq->body_limit,
-                                            &body)) != CFFI_OK)
-        goto done;
+    cs_insn *in;            /* the decoder's scratch instruction */
+    item_set set;           /* every instruction a path reaches, sorted once walked */
+    addr_set body;          /* code reachable from rq->body */
+    size_t outside_bytes;   /* out-of-line code walked so far */
+    bool pad;               /* the image starts with a landing pad the source lacks */
+    size_t tail_off;        /* where the tail goes in the image */
+    char *errbuf;
+    size_t errlen;
+} copy_job;
 
-    /* Pass 1: walk every path from the entry until it reaches the end of the range, following
-     * branches into out-of-line code (compilers put cold prologue paths after the function).
-     * work[] holds branch targets; from[] the branch, for messages. */
-    uint64_t from[MAX_WORK];
+/* A branch from src_branch (0: the entry) reaches a that no copy can: say why. */
+static cffi_status refuse_target(copy_job *j, uint64_t a, uint64_t src_branch, bool guard) {
+    const char *why = guard ? "it reaches into the code after the range"
+                            : "it lands inside an instruction";
+    if (src_branch && x86_decode(j->h, (const uint8_t *)(uintptr_t)src_branch, X86_MAX_INSN,
+                                 j->in))
+        return refuse(j->errbuf, j->errlen, j->in, (int64_t)(src_branch - j->lo), why);
+    cffi_errorf(j->errbuf, j->errlen, "cannot relocate: at %+lld %s", (long long)(a - j->lo), why);
+    return CFFI_ERELOC;
+}
+
+/* A new, zeroed item at the end of the set, or NULL when memory is short. */
+static item *item_append(item_set *set) {
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 64;
+        item *v = realloc(set->v, cap * sizeof *v);
+        if (!v) return NULL;
+        set->v = v;
+        set->cap = cap;
+    }
+    item *it = &set->v[set->n];
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+/* Walk one path from a (reached by the branch at src_branch, 0 for the entry) until it meets the
+ * end of the range, code already walked, or an instruction that does not fall through. The
+ * branches it passes are pushed on work/from. */
+static cffi_status walk_path(copy_job *j, uint64_t a, uint64_t src_branch, uint64_t *work,
+                             uint64_t *from, size_t *nwork) {
+    const cffi_reloc_request *rq = j->rq;
+    for (;;) {
+        if (a == j->end) return CFFI_OK;
+        bool inside = false, guard = a > j->end && a < j->end + rq->guard_len;
+        if (!guard && find_item(&j->set, a, &inside)) return CFFI_OK;
+        if (guard || inside) return refuse_target(j, a, src_branch, guard);
+        bool in_range = a >= j->lo && a < j->end;
+        size_t max = in_range ? (size_t)(j->end - a) : X86_MAX_INSN;
+        const uint8_t *p = (const uint8_t *)(uintptr_t)a;
+        if (!x86_decode(j->h, p, max, j->in)) {
+            cffi_errorf(j->errbuf, j->errlen, "cannot relocate: undecodable byte 0x%02x at %+lld",
+                        p[0], (long long)(a - j->lo));
+            return CFFI_ERELOC;
+        }
+        if (!in_range && (j->outside_bytes += j->in->size) > rq->max_outside) {
+            cffi_errorf(j->errbuf, j->errlen,
+                        "cannot relocate: more than %zu bytes of out-of-line code reached "
+                        "from the range", rq->max_outside);
+            return CFFI_ERELOC;
+        }
+        item *it = item_append(&j->set);
+        if (!it) return CFFI_ENOMEM;
+        it->addr = a;
+        it->len = j->in->size;
+        cffi_status st = x86_classify(j->h, j->mode, j->in, j->lo, j->end, it, j->errbuf,
+                                      j->errlen);
+        if (st != CFFI_OK) return st;
+        j->set.n++;
+        if (it->kind == K_JCC || it->kind == K_JMP) {
+            if (*nwork == MAX_WORK) {
+                cffi_errorf(j->errbuf, j->errlen, "cannot relocate: too many branches");
+                return CFFI_ERELOC;
+            }
+            from[*nwork] = a;
+            work[(*nwork)++] = it->target;
+        }
+        /* A call whose return would land in the code after the block: a correct template
+         * cannot get there without the record, so the callee does not return (ASan's
+         * reports, __stack_chk_fail). Trap after it rather than copy the body. */
+        if (it->is_call && it->falls && addr_in(&j->body, a + j->in->size)) {
+            it->falls = false;
+            it->trap_after = true;
+        }
+        if (!it->falls) return CFFI_OK;
+        a += j->in->size;
+    }
+}
+
+/* Stage 1: walk every path from the entry until it reaches the end of the range, following
+ * branches into out-of-line code (compilers put cold prologue paths after the function). */
+static cffi_status walk(copy_job *j) {
+    uint64_t work[MAX_WORK], from[MAX_WORK]; /* branch targets, and the branches, for messages */
+    size_t nwork = 0;
     from[nwork] = 0;
-    work[nwork++] = lo;
+    work[nwork++] = j->lo;
+    cffi_status st = CFFI_OK;
     while (nwork > 0 && st == CFFI_OK) {
         --nwork;
-        uint64_t a = work[nwork], src_branch = from[nwork];
-        for (;;) {
-            if (a == end) break;
-            bool inside = false, guard = a > end && a < end + rq->guard_len;
-            if (!guard && find_item(&set, a, &inside)) break;
-            if (guard || inside) {
-                const char *why = guard ? "it reaches into the code after the range"
-                                        : "it lands inside an instruction";
-                if (src_branch && x86_decode(h, (const uint8_t *)(uintptr_t)src_branch,
-                                             X86_MAX_INSN, in))
-                    st = refuse(errbuf, errlen, in, (int64_t)(src_branch - lo), why);
-                else {
-                    cffi_errorf(errbuf, errlen, "cannot relocate: at %+lld %s",
-                                (long long)(a - lo), why);
-                    st = CFFI_ERELOC;
-                }
-                break;
-            }
-            bool in_range = a >= lo && a < end;
-            size_t max = in_range ? (size_t)(end - a) : X86_MAX_INSN;
-            const uint8_t *p = (const uint8_t *)(uintptr_t)a;
-            if (!x86_decode(h, p, max, in)) {
-                cffi_errorf(errbuf, errlen, "cannot relocate: undecodable byte 0x%02x at %+lld",
-                            p[0], (long long)(a - lo));
-                st = CFFI_ERELOC;
-                break;
-            }
-            if (!in_range && (outside_bytes += in->size) > rq->max_outside) {
-                cffi_errorf(errbuf, errlen,
-                            "cannot relocate: more than %zu bytes of out-of-line code reached "
-                            "from the range", rq->max_outside);
-                st = CFFI_ERELOC;
-                break;
-            }
-            if (set.n == set.cap) {
-                size_t cap = set.cap ? set.cap * 2 : 64;
-                item *v = realloc(set.v, cap * sizeof *v);
-                if (!v) {
-                    st = CFFI_ENOMEM;
-                    break;
-                }
-                set.v = v;
-                set.cap = cap;
-            }
-            item *it = &set.v[set.n];
-            memset(it, 0, sizeof *it);
-            it->addr = a;
-            it->len = in->size;
-            if ((st = x86_classify(h, mode, in, lo, end, it, errbuf, errlen)) != CFFI_OK) break;
-            set.n++;
-            if (it->kind == K_JCC || it->kind == K_JMP) {
-                if (nwork == MAX_WORK) {
-                    cffi_errorf(errbuf, errlen, "cannot relocate: too many branches");
-                    st = CFFI_ERELOC;
-                    break;
-                }
-                from[nwork] = a;
-                work[nwork++] = it->target;
-            }
-            /* A call whose return would land in the code after the block: a correct template
-             * cannot get there without the record, so the callee does not return (ASan's
-             * reports, __stack_chk_fail). Trap after it rather than copy the body. */
-            if (it->is_call && it->falls && addr_in(&body, a + in->size)) {
-                it->falls = false;
-                it->trap_after = true;
-            }
-            if (!it->falls) break;
-            a += in->size;
-        }
+        st = walk_path(j, work[nwork], from[nwork], work, from, &nwork);
     }
-    if (st != CFFI_OK) goto done;
+    return st;
+}
 
-    /* Pass 2: lay out. The range's own instructions first, in order (they are contiguous and
-     * end where the tail begins), then the tail, then out-of-line code in address order, with a
-     * jmp wherever the next item in the image is not where execution continues. */
-    if (set.n) qsort(set.v, set.n, sizeof *set.v, item_order); /* v is NULL while empty */
-    size_t pos = 0;
-    const uint8_t *endbr = mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
-    bool pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
-    if (pad) pos += sizeof ENDBR64;
+/* Stage 2: lay out. The range's own instructions first, in order (they are contiguous and end
+ * where the tail begins), then the tail, then out-of-line code in address order, with a jmp
+ * wherever the next item in the image is not where execution continues. Returns the image's
+ * size. */
+static size_t lay_out(copy_job *j) {
+    item_set *set = &j->set;
+    if (set->n) qsort(set->v, set->n, sizeof *set->v, item_order); /* v is NULL while empty */
+    size_t pos = j->pad ? sizeof ENDBR64 : 0;
     size_t first_out = 0;
-    while (first_out < set.n && set.v[first_out].addr < end) first_out++;
-    for (size_t i = 0; i < set.n; i++) {
-        item *it = &set.v[i];
+    while (first_out < set->n && set->v[first_out].addr < j->end) first_out++;
+    for (size_t i = 0; i < set->n; i++) {
+        item *it = &set->v[i];
         uint64_t next = it->addr + it->len;
-        bool next_in_image = (i + 1 < set.n && i + 1 != first_out && set.v[i + 1].addr == next) ||
-                             (i + 1 == first_out && next == end);
+        bool next_in_image =
+            (i + 1 < set->n && i + 1 != first_out && set->v[i + 1].addr == next) ||
+            (i + 1 == first_out && next == j->end);
         it->jump_after = it->falls && !next_in_image;
         if (i == first_out) {
-            *tail_off = pos;
-            pos += rq->tail_len;
+            j->tail_off = pos;
+            pos += j->rq->tail_len;
         }
         it->new_off = pos;
         it->new_len = item_size(it);
         pos += it->new_len;
     }
-    if (first_out == set.n) {
-        *tail_off = pos;
-        pos += rq->tail_len;
+    if (first_out == set->n) {
+        j->tail_off = pos;
+        pos += j->rq->tail_len;
     }
-    out = malloc(pos ? pos : 1);
-    if (!out) {
-        st = CFFI_ENOMEM;
-        goto done;
-    }
+    return pos;
+}
 
-    /* Pass 3: emit. */
-    if (pad) put_bytes(out, endbr, sizeof ENDBR64);
-    put_bytes(out + *tail_off, rq->tail, rq->tail_len);
-    for (size_t i = 0; i < set.n; i++) {
-        const item *it = &set.v[i];
+/* A jump (or, with cc >= 0, a jcc) at p in the image out to the source address a, mapped to its
+ * place in the image. Returns the end of what it wrote, NULL if a has no place (what names a). */
+static uint8_t *emit_branch(copy_job *j, uint8_t *out, uint8_t *p, int cc, uint64_t a,
+                            const char *what) {
+    size_t t;
+    if (!map_addr(&j->set, a, j->end, j->tail_off, &t)) {
+        cffi_errorf(j->errbuf, j->errlen, "cannot relocate: lost %s %+lld", what,
+                    (long long)(a - j->lo));
+        return NULL;
+    }
+    if (cc >= 0) {
+        *p++ = OP_TWO_BYTE;
+        *p++ = (uint8_t)(OP_JCC_NEAR | cc);
+    } else {
+        *p++ = OP_JMP_REL32;
+    }
+    return put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
+}
+
+/* Stage 3: emit every item (and the landing pad and the tail) into out. */
+static cffi_status emit(copy_job *j, uint8_t *out) {
+    if (j->pad) put_bytes(out, j->mode == X86_MODE_64 ? ENDBR64 : ENDBR32, sizeof ENDBR64);
+    put_bytes(out + j->tail_off, j->rq->tail, j->rq->tail_len);
+    for (size_t i = 0; i < j->set.n; i++) {
+        const item *it = &j->set.v[i];
         uint8_t *p = out + it->new_off;
-        size_t t;
-        if (it->kind == K_JCC || it->kind == K_JMP) {
-            if (!map_addr(&set, it->target, end, *tail_off, &t)) {
-                cffi_errorf(errbuf, errlen, "cannot relocate: lost branch target %+lld",
-                            (long long)(it->target - lo));
-                st = CFFI_ERELOC;
-                goto done;
-            }
-            if (it->kind == K_JCC) {
-                *p++ = OP_TWO_BYTE;
-                *p++ = OP_JCC_NEAR | it->cc;
-            } else {
-                *p++ = OP_JMP_REL32;
-            }
-            p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
-        } else {
-            p = put_fixed(p, it, mode);
-        }
+        if (it->kind == K_JCC || it->kind == K_JMP)
+            p = emit_branch(j, out, p, it->kind == K_JCC ? (int)it->cc : -1, it->target,
+                            "branch target");
+        else
+            p = put_fixed(p, it, j->mode);
+        if (!p) return CFFI_ERELOC;
         if (it->trap_after) {                                  /* ud2: never reached */
             *p++ = OP_TWO_BYTE;
             *p++ = OP_UD2_2;
         }
-        if (it->jump_after) {                                  /* continue where the source does */
-            if (!map_addr(&set, it->addr + it->len, end, *tail_off, &t)) {
-                cffi_errorf(errbuf, errlen, "cannot relocate: lost fall-through at %+lld",
-                            (long long)(it->addr + it->len - lo));
-                st = CFFI_ERELOC;
-                goto done;
-            }
-            *p++ = OP_JMP_REL32;
-            p = put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
+        if (it->jump_after &&                                  /* continue where the source does */
+            !emit_branch(j, out, p, -1, it->addr + it->len, "fall-through at"))
+            return CFFI_ERELOC;
+    }
+    return CFFI_OK;
+}
+
+cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_t *image_len,
+                            size_t *tail_off, char *errbuf, size_t errlen) {
+    *image = NULL;
+    *image_len = 0;
+    *tail_off = 0;
+    copy_job j = {.rq = rq, .mode = X86_NATIVE_MODE, .lo = (uint64_t)(uintptr_t)rq->src,
+                  .errbuf = errbuf, .errlen = errlen};
+    j.end = j.lo + rq->len;
+    if (x86_open(j.mode, true, &j.h) != CS_ERR_OK) {
+        cffi_errorf(errbuf, errlen, "cannot open the x86 disassembler");
+        return CFFI_ERELOC;
+    }
+    const uint8_t *endbr = j.mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
+    j.pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
+    uint8_t *out = NULL;
+    cffi_status st = (j.in = cs_malloc(j.h)) ? CFFI_OK : CFFI_ENOMEM;
+    if (st == CFFI_OK && rq->body)
+        st = collect_reachable(j.h, j.in, (uint64_t)(uintptr_t)rq->body, rq->body_limit, &j.body);
+    if (st == CFFI_OK) st = walk(&j);
+    if (st == CFFI_OK) {
+        size_t len = lay_out(&j);
+        if (!(out = malloc(len ? len : 1))) st = CFFI_ENOMEM;
+        if (st == CFFI_OK) st = emit(&j, out);
+        if (st == CFFI_OK) {
+            *image = out;
+            *image_len = len;
+            *tail_off = j.tail_off;
+            out = NULL;
         }
     }
-    *image = out;
-    *image_len = pos;
-    out = NULL;
-
-done:
     free(out);
-    free(set.v);
-    free(body.v);
-    if (in) cs_free(in, 1);
-    cs_close(&h);
+    free(j.set.v);
+    free(j.body.v);
+    if (j.in) cs_free(j.in, 1);
+    cs_close(&j.h);
     return st;
 }
 
@@ -995,129 +931,151 @@ void cffi_reloc_tail_free(cffi_reloc_tail *t) {
     memset(t, 0, sizeof *t);
 }
 
-cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t max_body,
-                                  cffi_reloc_tail *out) {
-    memset(out, 0, sizeof *out);
-    x86_mode mode = X86_NATIVE_MODE;
+/* One tail (cffi_reloc_tail_build) as the same three stages as a copy: walk the body from the
+ * landing pad, lay it out after the record load, emit it. */
+typedef struct tail_job {
+    const cffi_reloc_block *blk;
+    bool near;
+    x86_mode mode;
+    item *v;            /* the body's instructions, n of them (BODY_MAX_INSNS allocated) */
+    size_t n, bytes;    /* ... and their bytes in the template */
+    bool straight;      /* the body ended the flow itself (ret, jmp) */
+    uint64_t stop;      /* where the copy stopped: the template continues there */
+    size_t stub_off;    /* far tails: where the stubs of leaving jccs start */
+} tail_job;
+
+/* Stage 1: copy instructions of the body from the landing pad until it ends the flow, meets
+ * something it cannot move, or a cap. Fails only with CFFI_ENOMEM. */
+static cffi_status tail_walk(tail_job *j, size_t max_body) {
+    const uint64_t landing = (uint64_t)(uintptr_t)j->blk->landing;
+    const uint64_t entry = landing - j->blk->block_len - j->blk->prologue_len;
+    j->stop = landing + sizeof ENDBR64; /* the copy falls in: no landing pad */
     /* Far forms are x86-64's (FF 25 is an absolute-address jmp in 32-bit mode); x86-32 has near
      * tails only, which reach everything. */
-    bool far_ok = mode == X86_MODE_64;
-    const uint64_t landing = (uint64_t)(uintptr_t)blk->landing;
-    const uint64_t entry = landing - blk->block_len - blk->prologue_len;
-    const uint64_t start = landing + sizeof ENDBR64; /* the copy falls in: no landing pad */
-    item *v = NULL;
-    size_t n = 0, bytes = 0;
-    bool straight = false;
-    uint64_t stop = start;
     csh h;
-    cs_insn *in = NULL;
-    cffi_status st = CFFI_OK;
-    if ((near || far_ok) && x86_open(mode, true, &h) == CS_ERR_OK) {
-        in = cs_malloc(h);
-        v = malloc(BODY_MAX_INSNS * sizeof *v);
-        if (!in || !v) st = CFFI_ENOMEM;
-        while (st == CFFI_OK && n < BODY_MAX_INSNS) {
-            const uint8_t *p = (const uint8_t *)(uintptr_t)stop;
-            if (mode == X86_MODE_32 && x32_is_block(p)) break; /* another template: never */
-            if (!x86_decode(h, p, X86_MAX_INSN, in) || bytes + in->size > max_body) break;
-            bool ends;
-            if (!body_classify(h, mode, near, in, entry, landing, &v[n], &ends)) break;
-            n++;
-            bytes += in->size;
-            stop += in->size;
-            if (ends) {
-                straight = true;
-                break;
-            }
+    if ((!j->near && j->mode != X86_MODE_64) || x86_open(j->mode, true, &h) != CS_ERR_OK)
+        return CFFI_OK;
+    cs_insn *in = cs_malloc(h);
+    j->v = malloc(BODY_MAX_INSNS * sizeof *j->v);
+    cffi_status st = in && j->v ? CFFI_OK : CFFI_ENOMEM;
+    while (st == CFFI_OK && j->n < BODY_MAX_INSNS) {
+        const uint8_t *p = (const uint8_t *)(uintptr_t)j->stop;
+        if (j->mode == X86_MODE_32 && cffi_arch_barefn_is_block(p)) break; /* another template */
+        if (!x86_decode(h, p, X86_MAX_INSN, in) || j->bytes + in->size > max_body) break;
+        bool ends;
+        if (!body_classify(h, j->mode, j->near, in, entry, landing, &j->v[j->n], &ends)) break;
+        j->n++;
+        j->bytes += in->size;
+        j->stop += in->size;
+        if (ends) {
+            j->straight = true;
+            break;
         }
-        if (in) cs_free(in, 1);
-        cs_close(&h);
     }
-    if (st != CFFI_OK || n == 0) {
-        free(v);
-        if (st == CFFI_OK) st = tail_block_only(blk, near, out);
-        if (st != CFFI_OK) cffi_reloc_tail_free(out);
-        return st;
-    }
+    if (in) cs_free(in, 1);
+    cs_close(&h);
+    return st;
+}
 
-    /* Lay out: the record load, the body, and unless the body ended the flow itself a jump to
-     * where the copy stopped. A branch whose target is a copied instruction stays inside. In a
-     * far tail a conditional branch that leaves goes to a stub after all that (an absolute jmp),
-     * so that the tail's own path reads straight through, in a listing too. */
-    size_t pos = blk->load_len, stubs = 0;
-    for (size_t i = 0; i < n; i++) {
-        item *it = &v[i];
+/* Stage 2: lay out the record load, the body, and unless the body ended the flow itself a jump
+ * to where the copy stopped. A branch whose target is a copied instruction stays inside. In a
+ * far tail a conditional branch that leaves goes to a stub after all that (an absolute jmp), so
+ * that the tail's own path reads straight through, in a listing too. Returns the tail's size. */
+static size_t tail_lay_out(tail_job *j) {
+    size_t pos = j->blk->load_len, stubs = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        item *it = &j->v[i];
         if (it->kind == K_JCC || it->kind == K_JMP) {
             it->leaves = true;
-            for (size_t j = 0; j < n; j++)
-                if (v[j].addr == it->target) it->leaves = false;
-            if (it->kind == K_JCC && it->leaves && !near) stubs++;
+            for (size_t k = 0; k < j->n; k++)
+                if (j->v[k].addr == it->target) it->leaves = false;
+            if (it->kind == K_JCC && it->leaves && !j->near) stubs++;
         }
         it->new_off = pos;
-        pos += body_item_size(it, near);
+        pos += body_item_size(it, j->near);
     }
-    if (!straight) pos += near ? 5 : FAR_JMP_LEN;
-    size_t stub_off = pos;
-    pos += stubs * FAR_JMP_LEN;
-    out->code = malloc(pos);
-    out->fix = malloc((n + 1) * sizeof *out->fix);
-    if (!out->code || !out->fix) {
-        free(v);
-        cffi_reloc_tail_free(out);
-        return CFFI_ENOMEM;
-    }
-    out->len = pos;
-    out->record_slot = blk->near_record_slot;
-    out->body_len = bytes;
-    out->straight = straight;
+    if (!j->straight) pos += j->near ? 5 : FAR_JMP_LEN;
+    j->stub_off = pos;
+    return pos + stubs * FAR_JMP_LEN;
+}
 
-    /* Emit. */
-    uint8_t *p = put_bytes(out->code, blk->near_block, blk->load_len);
-    for (size_t i = 0; i < n; i++) {
-        const item *it = &v[i];
+/* A branch of the body: inside the tail, out through a fixup (near), or out through an absolute
+ * jump, directly (far jmp) or from its stub (far jcc). Returns the end of what it wrote. */
+static uint8_t *tail_emit_branch(tail_job *j, cffi_reloc_tail *out, uint8_t *p, const item *it) {
+    if (it->kind == K_JMP && it->leaves && !j->near) return put_far_jmp(p, it->target);
+    if (it->kind == K_JCC) {
+        *p++ = OP_TWO_BYTE;
+        *p++ = OP_JCC_NEAR | it->cc;
+    } else {
+        *p++ = OP_JMP_REL32;
+    }
+    size_t at = (size_t)(p - out->code);
+    if (it->leaves && j->near) {
+        add_fixup(out, at, at + 4, it->target);
+        return put32(p, 0);
+    }
+    if (it->leaves) { /* far jcc: to its stub */
+        p = put32(p, (int32_t)((int64_t)j->stub_off - (int64_t)(at + 4)));
+        put_far_jmp(out->code + j->stub_off, it->target);
+        j->stub_off += FAR_JMP_LEN;
+        return p;
+    }
+    size_t t = 0;
+    for (size_t k = 0; k < j->n; k++)
+        if (j->v[k].addr == it->target) t = j->v[k].new_off;
+    return put32(p, (int32_t)((int64_t)t - (int64_t)(at + 4)));
+}
+
+/* Stage 3: emit into out->code. */
+static void tail_emit(tail_job *j, cffi_reloc_tail *out) {
+    uint8_t *p = put_bytes(out->code, j->blk->near_block, j->blk->load_len);
+    for (size_t i = 0; i < j->n; i++) {
+        const item *it = &j->v[i];
         p = out->code + it->new_off;
         if (it->kind == K_JCC || it->kind == K_JMP) {
-            if (it->kind == K_JMP && it->leaves && !near) {
-                p = put_far_jmp(p, it->target);
-                continue;
-            }
-            if (it->kind == K_JCC) {
-                *p++ = OP_TWO_BYTE;
-                *p++ = OP_JCC_NEAR | it->cc;
-            } else {
-                *p++ = OP_JMP_REL32;
-            }
-            size_t at = (size_t)(p - out->code);
-            if (it->leaves && near) {
-                add_fixup(out, at, at + 4, it->target);
-                p = put32(p, 0);
-            } else if (it->leaves) { /* far jcc: to its stub */
-                p = put32(p, (int32_t)((int64_t)stub_off - (int64_t)(at + 4)));
-                put_far_jmp(out->code + stub_off, it->target);
-                stub_off += FAR_JMP_LEN;
-            } else {
-                size_t t = 0;
-                for (size_t j = 0; j < n; j++)
-                    if (v[j].addr == it->target) t = v[j].new_off;
-                p = put32(p, (int32_t)((int64_t)t - (int64_t)(at + 4)));
-            }
+            p = tail_emit_branch(j, out, p, it);
             continue;
         }
         if (it->kind == K_RIP_FIXUP)
             add_fixup(out, it->new_off + it->disp_off, it->new_off + it->len, it->target);
-        p = put_fixed(p, it, mode);
+        p = put_fixed(p, it, j->mode);
     }
-    if (!straight) {
-        if (near) {
-            *p++ = OP_JMP_REL32;
-            size_t at = (size_t)(p - out->code);
-            add_fixup(out, at, at + 4, stop);
-            p = put32(p, 0);
-        } else {
-            p = put_far_jmp(p, stop);
-        }
+    if (j->straight) return;
+    if (j->near) {
+        *p++ = OP_JMP_REL32;
+        size_t at = (size_t)(p - out->code);
+        add_fixup(out, at, at + 4, j->stop);
+        put32(p, 0);
+    } else {
+        put_far_jmp(p, j->stop);
     }
-    free(v);
+}
+
+cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t max_body,
+                                  cffi_reloc_tail *out) {
+    memset(out, 0, sizeof *out);
+    tail_job j = {.blk = blk, .near = near, .mode = X86_NATIVE_MODE};
+    cffi_status st = tail_walk(&j, max_body);
+    if (st != CFFI_OK || j.n == 0) {
+        free(j.v);
+        if (st == CFFI_OK) st = tail_block_only(blk, near, out);
+        if (st != CFFI_OK) cffi_reloc_tail_free(out);
+        return st;
+    }
+    size_t len = tail_lay_out(&j);
+    out->code = malloc(len);
+    out->fix = malloc((j.n + 1) * sizeof *out->fix);
+    if (!out->code || !out->fix) {
+        free(j.v);
+        cffi_reloc_tail_free(out);
+        return CFFI_ENOMEM;
+    }
+    out->len = len;
+    out->record_slot = blk->near_record_slot;
+    out->body_len = j.bytes;
+    out->straight = j.straight;
+    tail_emit(&j, out);
+    free(j.v);
     return CFFI_OK;
 }
 
