@@ -8,7 +8,7 @@
  * is still running inside it, so a callback freed or collected by its own Lua function never
  * leaves the bridge reading freed memory.
  */
-#include "cffi_lua.h"
+#include "convert.h"
 #include "os/os.h"
 
 #include <errno.h>
@@ -80,60 +80,31 @@ static int msgh(lua_State *L) {
     return 1;
 }
 
-/* The common argument types inline (unsigned and pointer ones too); the rest through the shared
- * converter. Inlined into the bridge: no call, no reload of nparams per argument. */
+/* The arguments, pushed by the one conversion rule (convert.h), inlined into the bridge: no call,
+ * no reload of nparams per argument. Raises only for strings (str_args: then protected). */
 static inline __attribute__((always_inline)) void push_args(lua_State *L, const cb_core *k,
                                                             const unsigned char *frame,
                                                             const unsigned char *stack) {
     const cffi_lua_place *params = k->params;
     for (unsigned i = 0, n = k->nparams; i < n; i++) {
         cffi_lua_place p = params[i];
-        const void *a = (p.on_stack ? stack : frame) + p.offset;
-        switch (p.type) {
-        case CFFI_T_INT32: lua_pushinteger(L, *(const int32_t *)a); break;
-        case CFFI_T_UINT32: lua_pushinteger(L, *(const uint32_t *)a); break;
-        case CFFI_T_INT64:
-        case CFFI_T_UINT64: /* above 2^63-1 wraps, as cffi_lua_push does */
-            lua_pushinteger(L, (lua_Integer)*(const uint64_t *)a);
-            break;
-        case CFFI_T_PTR: lua_pushinteger(L, (lua_Integer)*(const uintptr_t *)a); break;
-        case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)a); break;
-        case CFFI_T_FLOAT: lua_pushnumber(L, *(const float *)a); break;
-        case CFFI_T_BOOL: lua_pushboolean(L, *(const uint8_t *)a != 0); break; /* any byte */
-        default: cffi_lua_push(L, (cffi_type)p.type, a); break;
-        }
+        cffi_lua_push_value(L, (cffi_type)p.type, (p.on_stack ? stack : frame) + p.offset);
     }
 }
 
-/* The common result types without the general converter: an integer (not a float, not a
- * string) for an integer type, a number for double, stored straight into the frame's result
- * slot as its slot value (cffi.h). Returns false to take the general path. */
+/* The result by the one conversion rule (convert.h), stored straight into the frame's result
+ * slot as its slot value (cffi.h). Pointer results take the general path (a string result must
+ * be anchored), and so does a value that does not convert (for the error's message). */
 static inline bool fast_result(lua_State *L, const cb_core *k, unsigned char *frame) {
-    unsigned char *slot = frame + k->ret_offset;
-    uint64_t v;
-    switch (k->result) {
-    case CFFI_T_INT32:
-        if (!lua_isinteger(L, -1)) return false;
-        v = (uint64_t)(int64_t)(int32_t)lua_tointeger(L, -1); /* modulo 2^32, sign-extended */
-        break;
-    case CFFI_T_UINT32:
-        if (!lua_isinteger(L, -1)) return false;
-        v = (uint32_t)lua_tointeger(L, -1); /* modulo 2^32, zero-extended */
-        break;
-    case CFFI_T_INT64:
-    case CFFI_T_UINT64:
-        if (!lua_isinteger(L, -1)) return false;
-        v = (uint64_t)lua_tointeger(L, -1);
-        break;
-    case CFFI_T_DOUBLE: {
-        if (lua_type(L, -1) != LUA_TNUMBER) return false;
-        double d = lua_tonumber(L, -1);
-        memcpy(&v, &d, sizeof v);
-        break;
+    cffi_type t = (cffi_type)k->result;
+    uint64_t v = 0; /* set on success; GCC cannot always see it */
+    if (t >= CFFI_T_INT8 && t <= CFFI_T_UINT64) {
+        if (cffi_lua_int_slot(L, -1, t, &v)) return false;
+    } else if (t == CFFI_T_PTR || t == CFFI_T_CSTR || t == CFFI_T_CPTR ||
+               cffi_lua_to_slot(L, k->S, -1, t, &v, false)) {
+        return false;
     }
-    default: return false;
-    }
-    memcpy(slot, &v, sizeof v);
+    memcpy(frame + k->ret_offset, &v, sizeof v);
     return true;
 }
 

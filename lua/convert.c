@@ -7,7 +7,7 @@
  * pointers take an integer, a light userdata, nil, one of our userdata, and (for const char * and
  * const void *) a Lua string. Nothing here coerces strings to numbers or numbers to strings.
  */
-#include "cffi_lua.h"
+#include "convert.h"
 
 #include <math.h>
 #include <string.h>
@@ -34,8 +34,7 @@ const char *cffi_lua_typename(cffi_type t) {
     return "?";
 }
 
-/* A float that tointegerx refused: integer-valued ones reduced modulo 2^64. Out of line: rare. */
-static __attribute__((noinline)) bool float_bits64(lua_State *L, int idx, uint64_t *out) {
+bool cffi_lua_float_bits64(lua_State *L, int idx, uint64_t *out) {
     double d = lua_tonumber(L, idx);
     if (!isfinite(d) || d != floor(d)) return false;
     double r = fmod(d, 0x1p64); /* exact; |r| < 2^64 with d's sign */
@@ -43,25 +42,7 @@ static __attribute__((noinline)) bool float_bits64(lua_State *L, int idx, uint64
     return true;
 }
 
-/* The number at idx (a Lua number: the caller checked), if integer-valued, as the low 64 bits of
- * its two's complement value: what a C cast from an unbounded integer would keep. */
-static inline bool number_bits64(lua_State *L, int idx, uint64_t *out) {
-    int isint;
-    lua_Integer i = lua_tointegerx(L, idx, &isint);
-    if (isint) { /* integers, and floats with an integer value that fits in 64 signed bits */
-        *out = (uint64_t)i;
-        return true;
-    }
-    return float_bits64(L, idx, out);
-}
-
-/* The same for any value: false for anything but an integer-valued number. */
-static inline bool to_bits64(lua_State *L, int idx, uint64_t *out) {
-    return lua_type(L, idx) == LUA_TNUMBER && number_bits64(L, idx, out);
-}
-
-/* Our pointer-like userdata at idx -> address. Returns false if the value is none of them. */
-static bool userdata_addr(lua_State *L, const cffi_lua_state *S, int idx, void **out) {
+bool cffi_lua_userdata_addr(lua_State *L, const cffi_lua_state *S, int idx, void **out) {
     switch (cffi_lua_kind(L, S, idx)) {
     case CFFI_LUA_IS_CALLBACK: {
         void *code = cffi_lua_callback_code(lua_touserdata(L, idx));
@@ -79,113 +60,16 @@ static bool userdata_addr(lua_State *L, const cffi_lua_state *S, int idx, void *
     }
 }
 
-/* The value at idx as the slot value of type t (cffi.h): integer types reduced like a C cast
- * (GCC and Clang define narrowing as modulo 2^N) and then sign- or zero-extended to 64 bits as
- * the type says, bool as 0 or 1, float as its 32-bit pattern with zero above, double and
- * pointers as they are. Inlined into the two converters below. */
-static inline __attribute__((always_inline)) const char *
-to_slot(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t, uint64_t *slot,
-        bool allow_string) {
-    uint64_t bits;
-    switch (t) {
-    case CFFI_T_BOOL:
-        if (lua_type(L, idx) != LUA_TBOOLEAN) return "bool";
-        *slot = lua_toboolean(L, idx) != 0;
-        return NULL;
-    case CFFI_T_FLOAT: {
-        if (lua_type(L, idx) != LUA_TNUMBER) return "float";
-        float f = (float)lua_tonumber(L, idx); /* IEEE narrowing: overflow gives inf */
-        uint32_t pattern;
-        memcpy(&pattern, &f, sizeof pattern);
-        *slot = pattern;
-        return NULL;
-    }
-    case CFFI_T_DOUBLE: {
-        if (lua_type(L, idx) != LUA_TNUMBER) return "double";
-        double d = lua_tonumber(L, idx);
-        memcpy(slot, &d, sizeof d);
-        return NULL;
-    }
-    case CFFI_T_PTR:
-    case CFFI_T_CSTR:
-    case CFFI_T_CPTR: {
-        void *p;
-        switch (lua_type(L, idx)) {
-        case LUA_TNIL: p = NULL; break;
-        case LUA_TLIGHTUSERDATA: p = lua_touserdata(L, idx); break;
-        case LUA_TNUMBER:
-            if (!number_bits64(L, idx, &bits)) return cffi_lua_typename(t);
-            p = (void *)(uintptr_t)bits;
-            break;
-        case LUA_TSTRING:
-            if (t == CFFI_T_PTR || !allow_string) return "pointer";
-            p = (void *)lua_tostring(L, idx);
-            break;
-        case LUA_TUSERDATA:
-            if (!userdata_addr(L, S, idx, &p)) return cffi_lua_typename(t);
-            break;
-        default: return cffi_lua_typename(t);
-        }
-        *slot = (uint64_t)(uintptr_t)p;
-        return NULL;
-    }
-    case CFFI_T_INT8: case CFFI_T_UINT8: case CFFI_T_INT16: case CFFI_T_UINT16:
-    case CFFI_T_INT32: case CFFI_T_UINT32: case CFFI_T_INT64: case CFFI_T_UINT64: break;
-    case CFFI_T_VOID: case CFFI_T_COUNT: return "scalar type";
-    }
-    if (!to_bits64(L, idx, &bits)) return cffi_lua_typename(t);
-    switch (t) {
-    case CFFI_T_INT8: *slot = (uint64_t)(int64_t)(int8_t)bits; break;
-    case CFFI_T_UINT8: *slot = (uint8_t)bits; break;
-    case CFFI_T_INT16: *slot = (uint64_t)(int64_t)(int16_t)bits; break;
-    case CFFI_T_UINT16: *slot = (uint16_t)bits; break;
-    case CFFI_T_INT32: *slot = (uint64_t)(int64_t)(int32_t)bits; break;
-    case CFFI_T_UINT32: *slot = (uint32_t)bits; break;
-    case CFFI_T_INT64:
-    case CFFI_T_UINT64: *slot = bits; break;
-    default: return "scalar type";
-    }
-    return NULL;
-}
-
 const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t,
                               void *out, bool allow_string) {
     uint64_t slot;
-    const char *expect = to_slot(L, S, idx, t, &slot, allow_string);
+    const char *expect = cffi_lua_to_slot(L, S, idx, t, &slot, allow_string);
     /* The value is the slot's low bytes: every target cffi supports is little-endian. */
     if (!expect) memcpy(out, &slot, cffi_type_size(t));
     return expect;
 }
 
-void cffi_lua_push(lua_State *L, cffi_type t, const void *in) {
-    switch (t) {
-    case CFFI_T_VOID: lua_pushnil(L); return;
-    case CFFI_T_BOOL: lua_pushboolean(L, *(const uint8_t *)in != 0); return; /* any byte */
-    case CFFI_T_INT8: lua_pushinteger(L, *(const int8_t *)in); return;
-    case CFFI_T_UINT8: lua_pushinteger(L, *(const uint8_t *)in); return;
-    case CFFI_T_INT16: lua_pushinteger(L, *(const int16_t *)in); return;
-    case CFFI_T_UINT16: lua_pushinteger(L, *(const uint16_t *)in); return;
-    case CFFI_T_INT32: lua_pushinteger(L, *(const int32_t *)in); return;
-    case CFFI_T_UINT32: lua_pushinteger(L, *(const uint32_t *)in); return;
-    case CFFI_T_INT64: lua_pushinteger(L, *(const int64_t *)in); return;
-    /* Above 2^63-1 wraps to a negative integer, as string.unpack("J") does. */
-    case CFFI_T_UINT64: lua_pushinteger(L, (lua_Integer)*(const uint64_t *)in); return;
-    case CFFI_T_FLOAT: lua_pushnumber(L, *(const float *)in); return;
-    case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)in); return;
-    case CFFI_T_CSTR: {
-        const char *s;
-        memcpy(&s, in, sizeof s);
-        if (s) lua_pushstring(L, s); else lua_pushnil(L);
-        return;
-    }
-    case CFFI_T_PTR:
-    case CFFI_T_CPTR:
-    case CFFI_T_COUNT: break;
-    }
-    void *p;
-    memcpy(&p, in, sizeof p);
-    lua_pushinteger(L, (lua_Integer)(uintptr_t)p);
-}
+void cffi_lua_push(lua_State *L, cffi_type t, const void *in) { cffi_lua_push_value(L, t, in); }
 
 /* What the value at idx is, for "got X" in messages. */
 static const char *got_name(lua_State *L, int idx) {
@@ -208,7 +92,7 @@ void *cffi_lua_checkaddr(lua_State *L, int idx, bool nil_ok, size_t *limit) {
     *limit = SIZE_MAX;
     uint64_t bits;
     /* An integer address, the common case: no module state, no metatable. */
-    if (lua_type(L, idx) == LUA_TNUMBER && number_bits64(L, idx, &bits))
+    if (lua_type(L, idx) == LUA_TNUMBER && cffi_lua_number_bits64(L, idx, &bits))
         return (void *)(uintptr_t)bits;
     const cffi_lua_state *S = cffi_lua_getstate(L);
     if (cffi_lua_kind(L, S, idx) == CFFI_LUA_IS_BUFFER) {
@@ -249,7 +133,7 @@ int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_si
     for (int i = 0; i < given; i++) {
         cffi_lua_place p = places[i];
         uint64_t slot = 0; /* set by to_slot on success; GCC cannot always see it */
-        const char *expect = to_slot(L, S, first + i, (cffi_type)p.type, &slot, true);
+        const char *expect = cffi_lua_to_slot(L, S, first + i, (cffi_type)p.type, &slot, true);
         if (expect) {
             const char *spelled = cffi_sig_param_text(s->sig, (size_t)i);
             if (spelled) expect = spelled; /* "unsigned int" says more than "uint32_t" */
