@@ -159,11 +159,11 @@ static int anchor_protected(lua_State *L) {
 }
 
 /* The result at idx into the frame's result slot (untouched on failure). Returns NULL or what
- * was expected. Never raises unless may_raise: a string result that must be kept with another
- * (nested calls) is then anchored here, else *anchor_later is set for the caller to do it
- * protected. */
+ * was expected. A string result that must be kept with another (nested calls) allocates: with
+ * anchor_later NULL (the caller runs protected) it is anchored here, else *anchor_later is set
+ * for the caller to do it protected, and this never raises. */
 static const char *take_result(lua_State *L, cb_core *k, int idx, unsigned char *frame,
-                               bool may_raise, bool *anchor_later) {
+                               bool *anchor_later) {
     cffi_type t = (cffi_type)k->result;
     if (t == CFFI_T_VOID) return NULL;
     uint64_t value = 0;
@@ -172,7 +172,7 @@ static const char *take_result(lua_State *L, cb_core *k, int idx, unsigned char 
     if (lua_type(L, idx) == LUA_TSTRING) {
         /* The string must outlive this call: anchor it until the next call or the free. */
         if (k->strref == LUA_NOREF) return "pointer (the callback was freed during the call)";
-        if (k->strs == 0 || may_raise) anchor_string(L, k, idx);
+        if (k->strs == 0 || !anchor_later) anchor_string(L, k, idx);
         else *anchor_later = true;
     }
     cffi_frame_set_result(k->sig, frame, &value);
@@ -225,8 +225,7 @@ static int error_path(lua_State *L) {
     lua_pushstring(L, msg);
     if (tb) lua_pushstring(L, tb); else lua_pushnil(L);
     lua_call(L, 2, 1);                 /* ..., on_error's result */
-    bool unused = false;
-    const char *expect = take_result(L, k, top + 1, f->frame, true, &unused);
+    const char *expect = take_result(L, k, top + 1, f->frame, NULL);
     if (expect)
         return luaL_error(L, "on_error returned a bad result (%s expected, got %s)",
                           cffi_sig_result_text(k->sig) ? cffi_sig_result_text(k->sig) : expect,
@@ -280,7 +279,7 @@ static __attribute__((cold, noinline)) void slow_result(lua_State *L, cb_core *k
                                                         unsigned char *frame,
                                                         unsigned char *stack, int base) {
     bool anchor_later = false;
-    const char *expect = take_result(L, k, base + 2, frame, false, &anchor_later);
+    const char *expect = take_result(L, k, base + 2, frame, &anchor_later);
     if (expect) {
         fail(L, k, frame, stack, NULL, expect); /* the bad result is on the top */
         return;
@@ -587,15 +586,13 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
 
 static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
-    /* lua_close runs finalizers: one that made a callback would leave it live after the state
-     * is gone (Lua finalizes nothing made then). Those made before the module state's own
-     * finalizer are released by it; after it, none is made. */
-    if (S->closing) return luaL_error(L, "cffi.wrap: the Lua state is closing");
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
     int optidx = lua_gettop(L) >= 4 ? 4 : 0; /* the options table's index, before the pushes */
+    /* lua_close runs finalizers: one that made a callback would leave it live after the state
+     * is gone (Lua finalizes nothing made then). Those made before the module state's own
+     * finalizer are released by it; after it, checksig refuses: none is made. */
     const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig */
     int sigidx = lua_gettop(L);
-    if (!s->sig) return luaL_error(L, "cffi.wrap: the Lua state is closing"); /* state_gc */
     wrap_opts o;
     uint64_t defval;
     check_opts(L, optidx, s, &o, &defval); /* may leave a copy of on_error on the top */

@@ -162,7 +162,8 @@ void cffi_lua_setmeta(lua_State *L, int uv);
  * convidx (nil or absent: "C" or the one in the text); both are positive stack indices. Raises
  * on misuse, naming fname and the argument. With push, leaves the cffi.sig userdata on the stack
  * top (with possibly one more value below it), for an object that keeps the result to anchor
- * (the caches do not keep it for ever); without,
+ * (the caches do not keep it for ever), and raises once lua_close has released the signatures;
+ * without,
  * leaves nothing and the result is only valid until the next call into Lua can collect. */
 const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
                                       const char *fname, bool push);

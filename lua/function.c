@@ -25,7 +25,6 @@ static int l_cast(lua_State *L) {
     void *addr = check_target(L, 1, "cast");
     lua_settop(L, 3);
     const cffi_lua_sig *s = cffi_lua_checksig(L, cffi_lua_getstate(L), 2, 3, "cast", true);
-    if (!s->sig) return luaL_error(L, "cffi.cast: the Lua state is closing"); /* state_gc */
     cffi_lua_function *f = lua_newuserdatauv(L, sizeof *f, 1);
     f->addr = addr;
     f->sig = s;

@@ -214,14 +214,19 @@ const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigid
         conv = lua_tostring(L, convidx);
     }
     const cffi_lua_sigfast *fast = &S->sigfast[sigfast_slot(text, conv)];
+    const cffi_lua_sig *s;
     if (fast->text == text && fast->conv == conv) {
         if (push) { /* the userdata the entry anchors, above the anchors (not popped: cheaper) */
             lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGANCHOR);
             lua_rawgeti(L, -1, 3 * (lua_Integer)sigfast_slot(text, conv) + 3);
         }
-        return fast->sig;
+        s = fast->sig;
+    } else {
+        s = checksig_slow(L, S, sigidx, convidx, text, conv, fname, push);
     }
-    return checksig_slow(L, S, sigidx, convidx, text, conv, fname, push);
+    /* An object about to keep s: not once lua_close has released the signatures (state_gc). */
+    if (push && !s->sig) luaL_error(L, "%s: the Lua state is closing", fname);
+    return s;
 }
 
 /* ---------------------------------------------------------------------------------------------
