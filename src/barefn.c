@@ -13,9 +13,9 @@
  * its references into the program filled in: a copy and a few stores.
  *
  * Memory: thunk code is bump-allocated from the executable-memory arena shared by all templates
- * (jit/arena.c; written through its RW view, run through its RX view). A thunk's code and record stay
- * paired for the life of the process: a freed thunk's record switches to the template's trap
- * (which reports and returns zero) and joins its template's free list, and the pair is handed out
+ * (jit/arena.c; written through its RW view, run through its RX view). A thunk's code and record
+ * stay paired for the life of the process: a freed thunk's record switches to the template's trap
+ * (which reports and returns zero) and joins its template's quarantine, and the pair is handed out
  * again only once CFFI_QUARANTINE later thunks of the template were freed.
  *
  * Freed thunks of a template whose code never reads the record's fn (CFFI_BAREFN_FN calls its

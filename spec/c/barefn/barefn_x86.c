@@ -308,7 +308,8 @@ static void test_bound_freed(void) {
 
 /* A freed bound thunk's slot, reused after the quarantine: the live code back, the new context. */
 static void test_bound_reuse(void) {
-    if (!check_rewritten_code_runs("a freed bound thunk's slot reused after the quarantine")) return;
+    if (!check_rewritten_code_runs("a freed bound thunk's slot reused after the quarantine"))
+        return;
     int k1 = 40, k2 = 7;
     cffi_barefn *t, *u;
     REQUIRE(x_bound_t_new(&k1, &t) == CFFI_OK);
@@ -356,7 +357,8 @@ static void test_bound_shape(void) {
               "the copy tests something:\n%s", text);
 #endif
     cffi_barefn_free(t);
-    if (check_rewritten_code_runs("the sum thunk called once freed")) CHECK(x_sum_code(t)(2, 3) == 0);
+    if (check_rewritten_code_runs("the sum thunk called once freed"))
+        CHECK(x_sum_code(t)(2, 3) == 0);
 }
 
 int main(void) {

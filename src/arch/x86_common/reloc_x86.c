@@ -543,7 +543,8 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
     while (nwork > 0) {
         uint64_t a = work[--nwork];
         while (!addr_in(out, a) && bytes < limit) {
-            if (X86_NATIVE_MODE == X86_MODE_32 && cffi_arch_barefn_is_block((const uint8_t *)(uintptr_t)a))
+            if (X86_NATIVE_MODE == X86_MODE_32 &&
+                cffi_arch_barefn_is_block((const uint8_t *)(uintptr_t)a))
                 break; /* another template's block */
             if (!x86_decode(h, (const uint8_t *)(uintptr_t)a, X86_MAX_INSN, in)) break;
             if (out->n == out->cap) {

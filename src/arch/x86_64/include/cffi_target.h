@@ -8,25 +8,18 @@
 
 /* Calling convention names as function attributes. The 32-bit names mean the native
  * convention; sysv64 and win64 are real on every OS. */
+#define CFFI_CONV_ATTR_C
+#define CFFI_CONV_ATTR_cdecl
+#define CFFI_CONV_ATTR_stdcall
+#define CFFI_CONV_ATTR_fastcall
+#define CFFI_CONV_ATTR_thiscall
+#define CFFI_CONV_ATTR_system
+#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
+#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
+/* efiapi is always win64: the native convention on Windows, an attribute elsewhere. */
 #ifdef _WIN32
-#define CFFI_CONV_ATTR_C
-#define CFFI_CONV_ATTR_cdecl
-#define CFFI_CONV_ATTR_stdcall
-#define CFFI_CONV_ATTR_fastcall
-#define CFFI_CONV_ATTR_thiscall
-#define CFFI_CONV_ATTR_system
 #define CFFI_CONV_ATTR_efiapi
-#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
-#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
 #else
-#define CFFI_CONV_ATTR_C
-#define CFFI_CONV_ATTR_cdecl
-#define CFFI_CONV_ATTR_stdcall
-#define CFFI_CONV_ATTR_fastcall
-#define CFFI_CONV_ATTR_thiscall
-#define CFFI_CONV_ATTR_system
-#define CFFI_CONV_ATTR_sysv64 __attribute__((sysv_abi))
-#define CFFI_CONV_ATTR_win64 __attribute__((ms_abi))
 #define CFFI_CONV_ATTR_efiapi __attribute__((ms_abi))
 #endif
 
