@@ -117,7 +117,7 @@ static inline void dispatch_with(cffi_closure *c, const cffi_plan *plan, unsigne
     }
 }
 
-uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) {
+CFFI_DISPATCH_ABI uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) {
     const cffi_plan *plan = c->plan;
     if (c->is_frame) {
         /* Targets without a frame entry stub come here. is_frame never changes while the

@@ -160,6 +160,6 @@ CFFI_HIDDEN void cffi_arch_thunk_write(uint8_t *rw, uintptr_t rx, const cffi_clo
 
 /* Write "col N: msg" style messages into a caller buffer (never overflows, always terminates). */
 CFFI_HIDDEN void cffi_errorf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    CFFI_PRINTF_LIKE(3, 4);
 
 #endif /* CFFI_INTERNAL_H */

@@ -254,7 +254,7 @@ static void fail_expected(cffi_sig_parser *p, cffi_status s, const token *at, co
 
 /* Record the first failure as "col N: <message>". */
 static void fail_at(cffi_sig_parser *p, cffi_status s, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    CFFI_PRINTF_LIKE(4, 5);
 static void fail_at(cffi_sig_parser *p, cffi_status s, size_t col, const char *fmt, ...) {
     if (p->status != CFFI_OK) return;
     p->status = s;

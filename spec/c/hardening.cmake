@@ -15,6 +15,16 @@
 #   CFFI_HARD_STRESS_SCALE=N    multiply the stress sizes (1 in CI)
 #   CFFI_FUZZ=ON                build the libFuzzer targets (clang; see fuzz/fuzz.cmake)
 option(CFFI_VALGRIND "Register memcheck runs of the C tests and busted specs" OFF)
+if(WIN32)
+  # These tests are built on Linux's interfaces (fork, ld --wrap of malloc, /proc, dlopen,
+  # sanitizers, valgrind). On Windows the W^X promise is checked by c.test_win_memory.
+  foreach(test hard.failure hard.wx hard.stress hard.lua_host hard.unload)
+    add_test(NAME ${test} COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/skip-test.sh
+      "a Linux hardening test (fork, ld --wrap, /proc, dlopen); the Windows build checks W^X in c.test_win_memory")
+    set_tests_properties(${test} PROPERTIES LABELS "c;hardening;skipped")
+  endforeach()
+  return()
+endif()
 set(CFFI_HARD_STRESS_SCALE 1 CACHE STRING "Multiplier for the CTest stress sizes")
 
 set(_hard ${CMAKE_CURRENT_LIST_DIR}/hardening)

@@ -20,12 +20,12 @@
 #include <time.h>
 
 #if defined(__x86_64__)
-#define SYSV __attribute__((sysv_abi))
-#define WIN64 __attribute__((ms_abi))
+#define CONV_SYSV64 __attribute__((sysv_abi))
+#define CONV_WIN64 __attribute__((ms_abi))
 static const char *const conventions[] = {"sysv64", "win64"};
 #else
-#define SYSV
-#define WIN64
+#define CONV_SYSV64
+#define CONV_WIN64
 static const char *const conventions[] = {"C"};
 #endif
 enum { NCONV = sizeof conventions / sizeof conventions[0] };
@@ -78,8 +78,8 @@ static void weighted_sum8(void *ctx, void *ret, void *const *args) {
         return ((long long(ABI *)(long long, long long, long long, long long, long long,          \
                                   long long, long long, long long))code)(x, 1, 2, 3, 4, 5, 6, 7); \
     }
-DEFINE_CALLERS(SYSV, sysv)
-DEFINE_CALLERS(WIN64, win64)
+DEFINE_CALLERS(CONV_SYSV64, sysv)
+DEFINE_CALLERS(CONV_WIN64, win64)
 
 /* Calls code as shape `shape` with arguments derived from x; true if the result is right for a
  * closure whose multiplier is m. */

@@ -4,9 +4,9 @@
  * only through this file.
  *
  * One folder per OS implements it, with the same files in each: src/os/<os>/os_types.h (the
- * lock and thread types, and their inline operations), memory.c (executable memory) and
- * library.c (libraries). The build picks the folder (CFFI_OS: posix today, windows next) and
- * puts it on the include path. Nothing else in the tree may include an OS header for these jobs.
+ * lock and thread types, and their inline operations), memory.c (executable memory), library.c
+ * (libraries) and unwind.c (unwind data for generated code). The build picks the folder (CFFI_OS:
+ * posix or windows) and puts it on the include path. Nothing else in the tree may include an OS header for these jobs.
  *
  * Conventions, for every function here:
  *   - a function that can fail returns 0 on success or a positive errno-style code, and then
@@ -62,9 +62,35 @@ CFFI_HIDDEN int cffi_os_dual_map_near(size_t size, const void *near, void **rx, 
  * partly mapped still; nothing else can be done about it). */
 CFFI_HIDDEN int cffi_os_dual_unmap(void *rx, void *rw, size_t size);
 
+/* Why the last cffi_os_dual_map on this thread failed, in words ("" if it did not fail or there
+ * is nothing to add to its code): e.g. a process policy that forbids executable memory. */
+CFFI_HIDDEN const char *cffi_os_exec_refusal(void);
+
 /* Make bytes [rx, rx + size) written through the read-write view visible to instruction fetch
  * on every thread of the process. Cannot fail; free on targets with coherent caches. */
 CFFI_HIDDEN void cffi_os_flush_icache(void *rx, size_t size);
+
+/* ---------------------------------------------------------------------------------------------
+ * Unwind data for generated code (unwind.c). Where the OS unwinds with tables (Windows x64:
+ * exceptions, debuggers and crash reporters walk every frame with them), every block from
+ * cffi_os_dual_map is registered, and unwinds as leaf code (nothing saved, the return address on
+ * top of the stack: right for closure thunks, which only jump) until pieces of it are described.
+ * Elsewhere (DWARF .eh_frame unwinders find no frame in generated code and stop, which these
+ * pieces never need: they only jump or run without calling), both do nothing.
+ */
+
+/* Bytes of unwind data cffi_os_unwind_describe stores for a copy of the function `like`: the
+ * caller reserves them in the same block, after the copy. 0: none needed, or none to be had. */
+CFFI_HIDDEN size_t cffi_os_unwind_data_size(const void *like);
+
+/* Describe the piece [rx, rx + size) of a block from cffi_os_dual_map as unwinding like the
+ * compiled function `like` it was copied from (same prologue, same frame), storing the unwind data
+ * through data_rw, whose execute-view address is data_rx (cffi_os_unwind_data_size bytes, in the
+ * same block). Pieces of one block are described in address order. Returns 0; ENOTSUP if the
+ * copy's prologue differs from like's or like's unwind data names handlers; ENOENT if rx is in
+ * no block of cffi_os_dual_map (a host allocator's: the host registers its own tables). */
+CFFI_HIDDEN int cffi_os_unwind_describe(void *rx, size_t size, const void *like, void *data_rw,
+                                        void *data_rx);
 
 /* ---------------------------------------------------------------------------------------------
  * Libraries (memory.c's sibling library.c). Handles are the OS's own (a dlopen handle, an

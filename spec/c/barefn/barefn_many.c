@@ -93,7 +93,7 @@ static void *worker(void *arg) {
         cffi_barefn_free(b);
         cffi_barefn_free(c);
     }
-    return (void *)errors;
+    return (void *)(intptr_t)errors;
 }
 
 static void test_threads(void) {

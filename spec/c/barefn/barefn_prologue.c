@@ -49,6 +49,23 @@ static int trap2(void *ctx, int a, int b) {
 }
 #define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0, NULL}
 
+/* The templates written in assembly below use the System V convention on every OS (on Windows
+ * they, their handler and their callers say so), and are local symbols where ELF has them. */
+#define ASM_ABI __attribute__((sysv_abi))
+static ASM_ABI int h2s(void *ctx, int a, int b) { return *(int *)ctx + a * 10 + b; }
+static ASM_ABI int trap2s(void *ctx, int a, int b) {
+    (void)a, (void)b;
+    cffi_barefn_report(ctx, CFFI_BAREFN_EV_FREED);
+    return 0;
+}
+typedef int(ASM_ABI *bare2s)(int, int);
+#define DESC_ASM(tpl) {(const void *)(tpl), (void *)trap2s, #tpl, CFFI_BAREFN_KIND_PLAIN, 0, NULL}
+#ifdef __ELF__
+#define ASM_HIDDEN(names) ".hidden " names "\n"
+#else
+#define ASM_HIDDEN(names) ""
+#endif
+
 /* ---- globals the prologues touch (not static: the compiler may not assume their values) */
 volatile int g_flag = 1;
 int g_calls, g_obj;
@@ -148,12 +165,12 @@ static CFFI__BAREFN_NOIPA int tpl_big(int a, int b) {
  *    cold path. */
 int g_body_k = 5;
 int g_body_cold;
-int tpl_straight(int a, int b);
+ASM_ABI int tpl_straight(int a, int b);
 extern const char tpl_straight_cold[];
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl tpl_straight, tpl_straight_cold\n"
-        ".hidden tpl_straight, tpl_straight_cold\n"
+        ASM_HIDDEN("tpl_straight, tpl_straight_cold")
         "tpl_straight:\n\t" BLOCK_ASM
         "testl %edi, %edi\n\t"
         "jns 2f\n\t"                        /* inside the copy */
@@ -175,12 +192,12 @@ __asm__(".text\n"
         "int3\n");
 
 /* 6. A call in the body: the copy stops before it and jumps to it in the template. fn(...) + 1. */
-int tpl_stop(int a, int b);
+ASM_ABI int tpl_stop(int a, int b);
 extern const char tpl_stop_call[];
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl tpl_stop, tpl_stop_call\n"
-        ".hidden tpl_stop, tpl_stop_call\n"
+        ASM_HIDDEN("tpl_stop, tpl_stop_call")
         "tpl_stop:\n\t"
         "pushq %rbx\n\t" BLOCK_ASM
         "movq %rax, %rbx\n\t"
@@ -222,7 +239,7 @@ static CFFI__BAREFN_NOIPA int tpl_escape(int a, int b) {
 static cffi_barefn_template d_calls = DESC(tpl_calls), d_forms = DESC(tpl_forms),
                             d_big = DESC(tpl_big), d_jrcxz = DESC(tpl_jrcxz),
                             d_callpop = DESC(tpl_callpop), d_escape = DESC(tpl_escape),
-                            d_straight = DESC(tpl_straight), d_stop = DESC(tpl_stop);
+                            d_straight = DESC_ASM(tpl_straight), d_stop = DESC_ASM(tpl_stop);
 static cffi_barefn_template d_var = {(const void *)tpl_var, (void *)trapv, "tpl_var",
                                      CFFI_BAREFN_KIND_PLAIN, 0, NULL};
 
@@ -300,10 +317,10 @@ static void test_bodies(void) {
 
     /* Straight through: every path of the copy is right, and it never goes back to the landing
      * pad; the cold path is the template's own. */
-    CHECK_MSG(cffi_barefn_new_ex(&d_straight, (void *)h2, &base, &t, err, sizeof err) == CFFI_OK,
+    CHECK_MSG(cffi_barefn_new_ex(&d_straight, (void *)h2s, &base, &t, err, sizeof err) == CFFI_OK,
               "%s", err);
     if (t) {
-        bare2 f = (bare2)cffi_barefn_code(t);
+        bare2s f = (bare2s)cffi_barefn_code(t);
         CHECK(f(2, 3) == 100073 && f(-2, 3) == 100073);
         g_body_k = 6;
         CHECK(f(2, 3) == 100083);
@@ -346,10 +363,10 @@ static void test_bodies(void) {
     cffi_reloc_tail_free(&tail);
 
     /* A call in the body: the copy runs up to it, then the template does the rest. */
-    CHECK_MSG(cffi_barefn_new_ex(&d_stop, (void *)h2, &base, &t, err, sizeof err) == CFFI_OK,
+    CHECK_MSG(cffi_barefn_new_ex(&d_stop, (void *)h2s, &base, &t, err, sizeof err) == CFFI_OK,
               "%s", err);
     if (t) {
-        bare2 f = (bare2)cffi_barefn_code(t);
+        bare2s f = (bare2s)cffi_barefn_code(t);
         CHECK(f(4, 5) == 100046);
         listing(t, text, sizeof text);
         CHECK_MSG(strstr(last_line(text), "jmp ") && mentions(text, tpl_stop_call),

@@ -514,6 +514,24 @@ static int lines_in(const char *text) {
     return n;
 }
 
+/* Whether the listing reads memory through rax other than in the relocator's scratch sequence
+ * for a moved RIP-relative load (push rax; movabs rax, <address>; mov reg, [rax]; pop rax), which
+ * is how a copy reads a global such as mingw's stack canary pointer. */
+static bool reads_through_rax(const char *text) {
+    bool scratch = false; /* rax holds a relocated address, not the record */
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        char buf[160];
+        snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf - 1 ? n : sizeof buf - 1), line);
+        if (strstr(buf, ": push rax")) scratch = true;
+        else if (strstr(buf, ": pop rax")) scratch = false;
+        else if (!scratch && strstr(buf, "qword ptr [rax]")) return true;
+        line = end ? end + 1 : line + n;
+    }
+    return false;
+}
+
 /* A bound handler that ignores its context, and no overflow check under UBSan. */
 static int h_sum(void *ctx, int a, int b) {
     (void)ctx;
@@ -536,7 +554,7 @@ static void test_bound_shape(void) {
     CHECK(f(2, 3) == 5);
     char text[4096];
     cffi_disasm((const void *)f, 512, text, sizeof text);
-    CHECK_MSG(strstr(text, "qword ptr [rax]") == NULL, "the record's fn is read:\n%s", text);
+    CHECK_MSG(!reads_through_rax(text), "the record's fn is read:\n%s", text);
     CHECK_MSG(!NO_CHECKS_ADDED || tests_in(text) == 0, "the copy tests something:\n%s", text);
     /* Straight through to the handler's ret: nothing left in the template. */
     size_t len = strlen(text);

@@ -175,7 +175,8 @@ static void test_cross_convention_nesting(void) {
     REQUIRE(cffi_closure_new(inner_sig, scale_add, NULL, &inner) == CFFI_OK);
     REQUIRE(cffi_closure_new(outer_sig, call_win64_inner, cffi_closure_code(inner), &outer) ==
             CFFI_OK);
-    double (*outer_fn)(double, int) = (double (*)(double, int))cffi_closure_code(outer);
+    double (__attribute__((sysv_abi)) *outer_fn)(double, int) =
+        (double (__attribute__((sysv_abi)) *)(double, int))cffi_closure_code(outer);
     CHECK(outer_fn(1.5, 3) == (1.5 * 10.0 + 3) * 2.0);
     cffi_closure_free(outer);
     cffi_closure_free(inner);

@@ -16,15 +16,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef _WIN32
+#include <io.h>
+#include <windows.h>
+#else
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #if defined(__x86_64__)
-#define SYSV __attribute__((sysv_abi))
-#define WIN64 __attribute__((ms_abi))
+#define CONV_SYSV64 __attribute__((sysv_abi))
+#define CONV_WIN64 __attribute__((ms_abi))
 #else
-#define SYSV
-#define WIN64
+#define CONV_SYSV64
+#define CONV_WIN64
 #endif
 
 /* The dead hook, captured. */
@@ -77,15 +82,15 @@ typedef struct shape {
     double dead_result;
 } shape;
 
-typedef int(SYSV *int_sysv)(int);
-typedef int(WIN64 *int_win64)(int);
-typedef double(SYSV *double_sysv)(double);
-typedef double(WIN64 *double_win64)(double);
-typedef void(SYSV *void_sysv)(int);
-typedef void(WIN64 *void_win64)(int);
-typedef long long(SYSV *sum8_sysv)(long long, long long, long long, long long, long long,
+typedef int(CONV_SYSV64 *int_sysv)(int);
+typedef int(CONV_WIN64 *int_win64)(int);
+typedef double(CONV_SYSV64 *double_sysv)(double);
+typedef double(CONV_WIN64 *double_win64)(double);
+typedef void(CONV_SYSV64 *void_sysv)(int);
+typedef void(CONV_WIN64 *void_win64)(int);
+typedef long long(CONV_SYSV64 *sum8_sysv)(long long, long long, long long, long long, long long,
                                    long long, long long, long long);
-typedef long long(WIN64 *sum8_win64)(long long, long long, long long, long long, long long,
+typedef long long(CONV_WIN64 *sum8_win64)(long long, long long, long long, long long, long long,
                                      long long, long long, long long);
 
 /* Each call sits in its own function per convention: written as one expression,
@@ -191,8 +196,46 @@ static void check_dead_calls(void) {
     cffi_set_dead_hook(NULL);
 }
 
-/* The default hook's one line, read from a child's stderr. */
-static void check_default_hook_message(void) {
+/* A freed closure called with the default hook restored: returns whether it returned 0 without
+ * calling the captured hook (its line goes to stderr). */
+static bool call_freed_with_default_hook(void) {
+    cffi_set_dead_hook(capture_hook);
+    cffi_set_dead_hook(NULL); /* NULL restores the default */
+    hook_calls = 0;
+    cffi_sig *sig = check_parse("int(int)", conventions[0]);
+    cffi_closure *c = NULL;
+    if (cffi_closure_new(sig, int_handler, NULL, &c) != CFFI_OK) return false;
+    void *code = cffi_closure_code(c);
+    cffi_closure_free(c);
+    cffi_sig_free(sig);
+    int result = (int)call_int(code, false);
+    return result == 0 && hook_calls == 0;
+}
+
+#ifdef _WIN32
+/* No fork: stderr goes to a temporary file around the call, then back. */
+static void read_default_hook_message(char *out, size_t len) {
+    char dir[MAX_PATH], path[MAX_PATH];
+    REQUIRE(GetTempPathA(sizeof dir, dir) > 0 && GetTempFileNameA(dir, "cfq", 0, path) != 0);
+    FILE *capture = fopen(path, "w+b");
+    REQUIRE(capture != NULL);
+    fflush(stderr);
+    int saved = _dup(2);
+    REQUIRE(saved >= 0 && _dup2(_fileno(capture), 2) == 0);
+    bool ok = call_freed_with_default_hook();
+    fflush(stderr);
+    _dup2(saved, 2);
+    _close(saved);
+    CHECK(ok);
+    rewind(capture);
+    size_t got = fread(out, 1, len - 1, capture);
+    out[got] = '\0';
+    fclose(capture);
+    remove(path);
+}
+#else
+/* The line, read from a child's stderr. */
+static void read_default_hook_message(char *out, size_t len) {
     int pipe_fds[2];
     REQUIRE(pipe(pipe_fds) == 0);
     fflush(NULL);
@@ -202,27 +245,25 @@ static void check_default_hook_message(void) {
         dup2(pipe_fds[1], 2);
         close(pipe_fds[0]);
         close(pipe_fds[1]);
-        cffi_set_dead_hook(capture_hook);
-        cffi_set_dead_hook(NULL); /* NULL restores the default */
-        hook_calls = 0;
-        cffi_sig *sig = check_parse("int(int)", conventions[0]);
-        cffi_closure *c = NULL;
-        if (cffi_closure_new(sig, int_handler, NULL, &c) != CFFI_OK) _exit(3);
-        void *code = cffi_closure_code(c);
-        cffi_closure_free(c);
-        int result = (int)call_int(code, false);
-        _exit(result == 0 && hook_calls == 0 ? 0 : 4);
+        _exit(call_freed_with_default_hook() ? 0 : 4);
     }
     close(pipe_fds[1]);
-    char out[512] = "";
     size_t got = 0;
     ssize_t n;
-    while (got < sizeof out - 1 && (n = read(pipe_fds[0], out + got, sizeof out - 1 - got)) > 0)
+    while (got < len - 1 && (n = read(pipe_fds[0], out + got, len - 1 - got)) > 0)
         got += (size_t)n;
+    out[got] = '\0';
     close(pipe_fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+#endif
+
+/* The default hook's one line. */
+static void check_default_hook_message(void) {
+    char out[512] = "";
+    read_default_hook_message(out, sizeof out);
     cffi_sig *sig = check_parse("int(int)", conventions[0]);
     char expected[256];
     snprintf(expected, sizeof expected, "cffi: call through a freed callback %s\n",

@@ -1,6 +1,16 @@
 /*
  * asm.h (x86-64) - directives every stub file shares, so the same .S files assemble for ELF and
  * for PE/COFF (mingw). ELF-only directives (.type, .size, .hidden, notes) are guarded here once.
+ *
+ * Unwind information: each stub describes its prologue twice, once per object format, and the
+ * stubs are shaped so that both descriptions can be exact:
+ *   CFFI_CFI(...)  DWARF call frame information (.cfi_*), for ELF's unwinders (libgcc, gdb);
+ *   CFFI_SEH(...)  Windows x64 unwind codes (.seh_*), which the assembler turns into the .pdata
+ *                  and .xdata entries RtlVirtualUnwind reads (SEH, C++ exceptions, debuggers).
+ * Windows constrains the shape: pushes of saved registers come first, then one fixed stack
+ * allocation (and the xmm saves), then .seh_endprologue; a frame register, where the stack moves
+ * by a run-time amount, is set after the pushes; epilogues are `add rsp, n` or `lea rsp, [rbp+n]`,
+ * then the pops, then ret, which is the only epilogue form the unwinder recognises.
  */
 #ifndef CFFI_X86_64_ASM_H
 #define CFFI_X86_64_ASM_H
@@ -21,6 +31,18 @@
     .p2align 4;                                                                                    \
     name:
 #define CFFI_ASM_END(name)
+#endif
+
+#ifdef __ELF__
+#define CFFI_CFI(...) __VA_ARGS__
+#define CFFI_SEH(...)
+#define CFFI_UNWIND_BEGIN(name) .cfi_startproc
+#define CFFI_UNWIND_END(name) .cfi_endproc
+#else
+#define CFFI_CFI(...)
+#define CFFI_SEH(...) __VA_ARGS__
+#define CFFI_UNWIND_BEGIN(name) .seh_proc name
+#define CFFI_UNWIND_END(name) .seh_endproc
 #endif
 
 /* Every file ends with this: a non-executable stack, and on CET builds a property note saying the

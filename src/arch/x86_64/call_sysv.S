@@ -14,48 +14,52 @@
  *   System V convention: rdi = fn, rsi = frame, rdx = stack, rcx = stack_bytes (a multiple of 8).
  *   Writes frame->ret_int[0..1] = rax, rdx and frame->ret_fp[0..1] = xmm0, xmm1 after the call. */
 CFFI_ASM_FUNC(cffi_x64_call_sysv)
-        .cfi_startproc
+        CFFI_UNWIND_BEGIN(cffi_x64_call_sysv)
         endbr64                                   /* landing pad: called through cffi_abi.call */
         pushq   %rbp                              /* save the caller's frame pointer */
-        .cfi_def_cfa_offset 16                    /* CFA = rsp + 16 */
-        .cfi_offset %rbp, -16                     /* rbp saved below the return address */
+        CFFI_CFI(.cfi_def_cfa_offset 16)          /* CFA = rsp + 16 */
+        CFFI_CFI(.cfi_offset %rbp, -16)           /* rbp saved below the return address */
+        CFFI_SEH(.seh_pushreg %rbp)               /* Windows: rbp pushed */
         movq    %rsp, %rbp                        /* frame pointer: undoes the variable-size stack area */
-        .cfi_def_cfa_register %rbp                /* CFA = rbp + 16 from here on */
-        pushq   %rbx                              /* rbx will hold the frame across the call */
-        .cfi_offset %rbx, -24                     /* rbx at rbp - 8 */
+        CFFI_CFI(.cfi_def_cfa_register %rbp)      /* CFA = rbp + 16 from here on */
+        CFFI_SEH(.seh_setframe %rbp, 0)           /* Windows: rsp = rbp when unwinding */
+        subq    $16, %rsp                         /* a slot for the frame argument; keeps 16-byte alignment */
+        CFFI_SEH(.seh_stackalloc 16)              /* Windows: the fixed allocation */
+        CFFI_SEH(.seh_endprologue)                /* Windows: end of the prologue */
+        movq    %rsi, -8(%rbp)                    /* frame, for storing the result after the call */
         movq    %rdi, %r11                        /* r11 = fn: a scratch register no argument uses */
-        movq    %rsi, %rbx                        /* rbx = frame, callee-saved so it survives the call */
+        movq    %rsi, %r10                        /* r10 = frame while the arguments load: not an argument register */
         movq    %rdx, %rsi                        /* rep movsb source: the prepared stack arguments */
         subq    %rcx, %rsp                        /* make room for the stack arguments */
         andq    $-16, %rsp                        /* the ABI wants rsp 16-aligned at the call */
         movq    %rsp, %rdi                        /* rep movsb destination: the outgoing argument area */
         rep movsb                                 /* copy rcx bytes (the direction flag is clear per ABI) */
-        movq    X64_FRAME_GPR+0(%rbx), %rdi       /* 1st integer argument */
-        movq    X64_FRAME_GPR+8(%rbx), %rsi       /* 2nd */
-        movq    X64_FRAME_GPR+16(%rbx), %rdx      /* 3rd */
-        movq    X64_FRAME_GPR+24(%rbx), %rcx      /* 4th */
-        movq    X64_FRAME_GPR+32(%rbx), %r8       /* 5th */
-        movq    X64_FRAME_GPR+40(%rbx), %r9       /* 6th */
-        movsd   X64_FRAME_FPR+0(%rbx), %xmm0      /* 1st floating argument */
-        movsd   X64_FRAME_FPR+8(%rbx), %xmm1      /* 2nd */
-        movsd   X64_FRAME_FPR+16(%rbx), %xmm2     /* 3rd */
-        movsd   X64_FRAME_FPR+24(%rbx), %xmm3     /* 4th */
-        movsd   X64_FRAME_FPR+32(%rbx), %xmm4     /* 5th */
-        movsd   X64_FRAME_FPR+40(%rbx), %xmm5     /* 6th */
-        movsd   X64_FRAME_FPR+48(%rbx), %xmm6     /* 7th */
-        movsd   X64_FRAME_FPR+56(%rbx), %xmm7     /* 8th */
+        movq    X64_FRAME_GPR+0(%r10), %rdi       /* 1st integer argument */
+        movq    X64_FRAME_GPR+8(%r10), %rsi       /* 2nd */
+        movq    X64_FRAME_GPR+16(%r10), %rdx      /* 3rd */
+        movq    X64_FRAME_GPR+24(%r10), %rcx      /* 4th */
+        movq    X64_FRAME_GPR+32(%r10), %r8       /* 5th */
+        movq    X64_FRAME_GPR+40(%r10), %r9       /* 6th */
+        movsd   X64_FRAME_FPR+0(%r10), %xmm0      /* 1st floating argument */
+        movsd   X64_FRAME_FPR+8(%r10), %xmm1      /* 2nd */
+        movsd   X64_FRAME_FPR+16(%r10), %xmm2     /* 3rd */
+        movsd   X64_FRAME_FPR+24(%r10), %xmm3     /* 4th */
+        movsd   X64_FRAME_FPR+32(%r10), %xmm4     /* 5th */
+        movsd   X64_FRAME_FPR+40(%r10), %xmm5     /* 6th */
+        movsd   X64_FRAME_FPR+48(%r10), %xmm6     /* 7th */
+        movsd   X64_FRAME_FPR+56(%r10), %xmm7     /* 8th */
         movl    $8, %eax                          /* al = vector registers used, an upper bound for a varargs callee */
         call    *%r11                             /* the target */
-        movq    %rax, X64_FRAME_RET_INT+0(%rbx)   /* integer result */
-        movq    %rdx, X64_FRAME_RET_INT+8(%rbx)   /* second integer result word */
-        movsd   %xmm0, X64_FRAME_RET_FP+0(%rbx)   /* floating result (low 64 bits) */
-        movsd   %xmm1, X64_FRAME_RET_FP+8(%rbx)   /* second floating result word */
-        movq    -8(%rbp), %rbx                    /* restore the caller's rbx */
-        .cfi_restore %rbx                         /* rbx holds its own value again */
-        leave                                     /* rsp = rbp, drops the argument area; pop rbp */
-        .cfi_def_cfa %rsp, 8                      /* CFA = rsp + 8: only the return address is left */
+        movq    -8(%rbp), %r10                    /* the frame again */
+        movq    %rax, X64_FRAME_RET_INT+0(%r10)   /* integer result */
+        movq    %rdx, X64_FRAME_RET_INT+8(%r10)   /* second integer result word */
+        movsd   %xmm0, X64_FRAME_RET_FP+0(%r10)   /* floating result (low 64 bits) */
+        movsd   %xmm1, X64_FRAME_RET_FP+8(%r10)   /* second floating result word */
+        leaq    0(%rbp), %rsp                     /* drop the argument area (the epilogue form Windows knows) */
+        popq    %rbp                              /* restore the caller's rbp */
+        CFFI_CFI(.cfi_def_cfa %rsp, 8)            /* CFA = rsp + 8: only the return address is left */
         ret                                       /* back to cffi_call */
-        .cfi_endproc
+        CFFI_UNWIND_END(cffi_x64_call_sysv)
 CFFI_ASM_END(cffi_x64_call_sysv)
 
 CFFI_ASM_NOTES

@@ -22,14 +22,17 @@
  * The caller pops its own stack arguments, so this returns with a plain ret. */
 .macro SYSV_ENTRY name, frame
 CFFI_ASM_FUNC(\name)
-        .cfi_startproc
+        CFFI_UNWIND_BEGIN(\name)
         endbr64                                   /* landing pad for the thunk's indirect jmp */
         pushq   %rbp                              /* save the caller's frame pointer; rsp is now 16-aligned */
-        .cfi_def_cfa_offset 16                    /* CFA = rsp + 16 (return address + rbp) */
-        .cfi_offset %rbp, -16                     /* rbp saved just below the return address */
-        movq    %rsp, %rbp                        /* frame pointer for debuggers and the unwinder */
-        .cfi_def_cfa_register %rbp                /* CFA = rbp + 16 from here on */
+        CFFI_CFI(.cfi_def_cfa_offset 16)          /* CFA = rsp + 16 (return address + rbp) */
+        CFFI_CFI(.cfi_offset %rbp, -16)           /* rbp saved just below the return address */
+        CFFI_SEH(.seh_pushreg %rbp)               /* Windows: rbp pushed */
+        movq    %rsp, %rbp                        /* frame pointer for debuggers and profilers */
+        CFFI_CFI(.cfi_def_cfa_register %rbp)      /* CFA = rbp + 16 from here on */
         subq    $X64_FRAME_SIZE, %rsp             /* room for the frame; a multiple of 16 keeps alignment */
+        CFFI_SEH(.seh_stackalloc X64_FRAME_SIZE)  /* Windows: fixed allocation; rsp-based from here */
+        CFFI_SEH(.seh_endprologue)                /* Windows: end of the prologue */
         movq    %rdi, X64_FRAME_GPR+0(%rsp)       /* gpr[0] = rdi, 1st integer argument */
         movq    %rsi, X64_FRAME_GPR+8(%rsp)       /* gpr[1] = rsi */
         movq    %rdx, X64_FRAME_GPR+16(%rsp)      /* gpr[2] = rdx */
@@ -61,10 +64,11 @@ CFFI_ASM_FUNC(\name)
         movq    X64_FRAME_RET_INT+8(%rsp), %rdx   /* second integer result word */
         movsd   X64_FRAME_RET_FP+0(%rsp), %xmm0   /* floating result */
         movsd   X64_FRAME_RET_FP+8(%rsp), %xmm1   /* second floating result word */
-        leave                                     /* rsp = rbp; pop the caller's rbp */
-        .cfi_def_cfa %rsp, 8                      /* CFA = rsp + 8: only the return address is left */
+        addq    $X64_FRAME_SIZE, %rsp             /* drop the frame: rsp at the saved rbp */
+        popq    %rbp                              /* restore the caller's rbp */
+        CFFI_CFI(.cfi_def_cfa %rsp, 8)            /* CFA = rsp + 8: only the return address is left */
         ret                                       /* back to the closure's caller */
-        .cfi_endproc
+        CFFI_UNWIND_END(\name)
 CFFI_ASM_END(\name)
 .endm
 

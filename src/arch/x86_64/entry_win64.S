@@ -4,23 +4,25 @@
  * It spills the argument registers into an x64_frame, calls cffi_dispatch with the System V
  * convention, loads the result registers and returns. A Microsoft x64 caller expects rsi, rdi and
  * xmm6-xmm15 preserved, which a System V callee may clobber, so this stub saves them around the
- * call.
+ * call. The frame has a fixed size, so the stub needs no frame pointer: its unwind information
+ * (DWARF and Windows alike) counts from rsp.
  *
- * Stack while cffi_dispatch runs (offsets from rbp):
- *   +48  first stack argument (5th parameter)
- *   +16  32 bytes of shadow space the caller reserved (unused here)
- *   +8   return address
- *    0   caller's rbp
- *   -8   caller's rsi
- *   -16  caller's rdi
- *   -176 .. -16   xmm6-xmm15 (16 bytes each)
- *   -320 .. -176  the x64_frame (rsp points at it)
+ * Stack while cffi_dispatch runs (offsets from rsp):
+ *   LOCALS+56  first stack argument (5th parameter)
+ *   LOCALS+24  32 bytes of shadow space the caller reserved (unused here)
+ *   LOCALS+16  return address
+ *   LOCALS+8   caller's rsi
+ *   LOCALS     caller's rdi
+ *   SAVED_XMM  xmm6-xmm15, 16 bytes each, then 8 bytes of padding
+ *   0          the x64_frame
  */
 #include "asm.h"
 #include "frame.h"
 
-#define SAVED_XMM 144                           /* rsp offset of the xmm6-xmm15 save area */
-#define LOCALS (X64_FRAME_SIZE + 10 * 16)       /* frame + saved xmm registers; a multiple of 16 */
+#define SAVED_XMM X64_FRAME_SIZE                /* rsp offset of the xmm6-xmm15 save area */
+#define LOCALS (X64_FRAME_SIZE + 10 * 16 + 8)   /* + 8: with the two pushes, rsp stays 16-aligned */
+#define CFA_PUSHED_2 24                         /* CFA - rsp after the two pushes */
+#define STACK_ARGS (LOCALS + 16 + 8 + 32)       /* rsp offset of the 5th parameter */
 
         .text
 
@@ -35,30 +37,42 @@
  * Preserves rbx rbp rdi rsi r12-r15 xmm6-xmm15, as Microsoft x64 requires. Caller pops. */
 .macro WIN64_ENTRY name, frame
 CFFI_ASM_FUNC(\name)
-        .cfi_startproc
+        CFFI_UNWIND_BEGIN(\name)
         endbr64                                   /* landing pad for the thunk's indirect jmp */
-        pushq   %rbp                              /* save the caller's frame pointer */
-        .cfi_def_cfa_offset 16                    /* CFA = rsp + 16 */
-        .cfi_offset %rbp, -16                     /* rbp saved below the return address */
-        movq    %rsp, %rbp                        /* frame pointer for debuggers and the unwinder */
-        .cfi_def_cfa_register %rbp                /* CFA = rbp + 16 from here on */
         pushq   %rsi                              /* callee-saved in Microsoft x64, not in System V */
-        .cfi_offset %rsi, -24                     /* rsi at rbp - 8 */
-        pushq   %rdi                              /* likewise; rsp is 16-aligned again */
-        .cfi_offset %rdi, -32                     /* rdi at rbp - 16 */
-        subq    $LOCALS, %rsp                     /* frame + xmm save area; keeps 16-byte alignment */
+        CFFI_CFI(.cfi_def_cfa_offset 16)          /* CFA = rsp + 16 */
+        CFFI_CFI(.cfi_offset %rsi, -16)           /* rsi just below the return address */
+        CFFI_SEH(.seh_pushreg %rsi)               /* Windows: rsi pushed */
+        pushq   %rdi                              /* likewise */
+        CFFI_CFI(.cfi_def_cfa_offset CFA_PUSHED_2) /* CFA = rsp + 24 */
+        CFFI_CFI(.cfi_offset %rdi, -CFA_PUSHED_2) /* rdi below rsi */
+        CFFI_SEH(.seh_pushreg %rdi)               /* Windows: rdi pushed */
+        subq    $LOCALS, %rsp                     /* frame + xmm save area; rsp 16-aligned */
+        CFFI_CFI(.cfi_def_cfa_offset CFA_PUSHED_2 + LOCALS) /* CFA = rsp + 24 + LOCALS */
+        CFFI_SEH(.seh_stackalloc LOCALS)          /* Windows: the fixed allocation */
         /* xmm6-xmm15 get no CFI: System V unwinders (libgcc) track only the integer registers and
-         * would ignore them, and Windows unwinds with SEH data, not DWARF. */
+         * would ignore them; Windows restores them from these unwind codes. */
         movaps  %xmm6, SAVED_XMM+0(%rsp)          /* xmm6-xmm15 are callee-saved in Microsoft x64 */
+        CFFI_SEH(.seh_savexmm %xmm6, SAVED_XMM+0) /* Windows: where xmm6 is */
         movaps  %xmm7, SAVED_XMM+16(%rsp)         /* save xmm7 */
+        CFFI_SEH(.seh_savexmm %xmm7, SAVED_XMM+16)
         movaps  %xmm8, SAVED_XMM+32(%rsp)         /* save xmm8 */
+        CFFI_SEH(.seh_savexmm %xmm8, SAVED_XMM+32)
         movaps  %xmm9, SAVED_XMM+48(%rsp)         /* save xmm9 */
+        CFFI_SEH(.seh_savexmm %xmm9, SAVED_XMM+48)
         movaps  %xmm10, SAVED_XMM+64(%rsp)        /* save xmm10 */
+        CFFI_SEH(.seh_savexmm %xmm10, SAVED_XMM+64)
         movaps  %xmm11, SAVED_XMM+80(%rsp)        /* save xmm11 */
+        CFFI_SEH(.seh_savexmm %xmm11, SAVED_XMM+80)
         movaps  %xmm12, SAVED_XMM+96(%rsp)        /* save xmm12 */
+        CFFI_SEH(.seh_savexmm %xmm12, SAVED_XMM+96)
         movaps  %xmm13, SAVED_XMM+112(%rsp)       /* save xmm13 */
+        CFFI_SEH(.seh_savexmm %xmm13, SAVED_XMM+112)
         movaps  %xmm14, SAVED_XMM+128(%rsp)       /* save xmm14 */
+        CFFI_SEH(.seh_savexmm %xmm14, SAVED_XMM+128)
         movaps  %xmm15, SAVED_XMM+144(%rsp)       /* save xmm15 */
+        CFFI_SEH(.seh_savexmm %xmm15, SAVED_XMM+144)
+        CFFI_SEH(.seh_endprologue)                /* Windows: end of the prologue */
         movq    %rcx, X64_FRAME_GPR+0(%rsp)       /* gpr[0] = rcx, parameter 1 if integer */
         movq    %rdx, X64_FRAME_GPR+8(%rsp)       /* gpr[1] = rdx, parameter 2 */
         movq    %r8, X64_FRAME_GPR+16(%rsp)       /* gpr[2] = r8, parameter 3 */
@@ -68,7 +82,7 @@ CFFI_ASM_FUNC(\name)
         movsd   %xmm2, X64_FRAME_FPR+16(%rsp)     /* fpr[2] = xmm2, parameter 3 */
         movsd   %xmm3, X64_FRAME_FPR+24(%rsp)     /* fpr[3] = xmm3, parameter 4 */
         movq    %rsp, %rsi                        /* arg 2 (System V): the frame */
-        leaq    48(%rbp), %rdx                    /* arg 3: 5th parameter, above return address and shadow space */
+        leaq    STACK_ARGS(%rsp), %rdx            /* arg 3: 5th parameter, above return address and shadow space */
 .if \frame
         movq    X64_RECORD_HANDLER(%r10), %rax    /* the handler, before ctx: x86 keeps loads in order, so a
                                                      call that sees the dead trap sees ctx = record */
@@ -94,20 +108,20 @@ CFFI_ASM_FUNC(\name)
         movaps  SAVED_XMM+112(%rsp), %xmm13       /* xmm13 */
         movaps  SAVED_XMM+128(%rsp), %xmm14       /* xmm14 */
         movaps  SAVED_XMM+144(%rsp), %xmm15       /* xmm15 */
-        leaq    -16(%rbp), %rsp                   /* drop the locals: rsp at the saved rdi */
+        addq    $LOCALS, %rsp                     /* drop the locals: rsp at the saved rdi */
+        CFFI_CFI(.cfi_def_cfa_offset CFA_PUSHED_2) /* CFA = rsp + 24 */
         popq    %rdi                              /* restore the caller's rdi */
-        .cfi_restore %rdi                         /* rdi holds its own value again */
+        CFFI_CFI(.cfi_def_cfa_offset 16)          /* CFA = rsp + 16 */
+        CFFI_CFI(.cfi_restore %rdi)               /* rdi holds its own value again */
         popq    %rsi                              /* restore the caller's rsi */
-        .cfi_restore %rsi                         /* rsi holds its own value again */
-        popq    %rbp                              /* restore the caller's rbp */
-        .cfi_def_cfa %rsp, 8                      /* CFA = rsp + 8: only the return address is left */
+        CFFI_CFI(.cfi_def_cfa_offset 8)           /* CFA = rsp + 8: only the return address is left */
+        CFFI_CFI(.cfi_restore %rsi)               /* rsi holds its own value again */
         ret                                       /* back to the closure's caller */
-        .cfi_endproc
+        CFFI_UNWIND_END(\name)
 CFFI_ASM_END(\name)
 .endm
 
         WIN64_ENTRY cffi_x64_entry_win64, 0       /* generic closures */
         WIN64_ENTRY cffi_x64_entry_win64_frame, 1 /* frame closures */
-
 
 CFFI_ASM_NOTES

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,6 +109,10 @@ static void *map_exec_near(int fd, size_t size, const void *near) {
     return mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
 }
 
+static _Thread_local char refusal[160]; /* why the last dual map failed on this thread */
+
+const char *cffi_os_exec_refusal(void) { return refusal; }
+
 int cffi_os_dual_map(size_t size, void **rx, void **rw) {
     return cffi_os_dual_map_near(size, NULL, rx, rw);
 }
@@ -115,6 +120,7 @@ int cffi_os_dual_map(size_t size, void **rx, void **rw) {
 int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
     *rx = NULL;
     *rw = NULL;
+    refusal[0] = '\0';
     if (size == 0 || size % cffi_os_page_size() != 0 || (size_t)(off_t)size != size ||
         (off_t)size < 0)
         return EINVAL;
@@ -143,7 +149,11 @@ int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
         if (write_view != MAP_FAILED) munmap(write_view, size);
         saw_enomem |= err == ENOMEM;
     }
-    return saw_enomem ? ENOMEM : err;
+    err = saw_enomem ? ENOMEM : err;
+    snprintf(refusal, sizeof refusal,
+             "no memory file could be mapped both writable and executable (last error: %s)",
+             strerror(err));
+    return err;
 }
 
 int cffi_os_dual_unmap(void *rx, void *rw, size_t size) {
