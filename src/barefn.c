@@ -59,6 +59,7 @@ _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk'
 /* One relocated image of a template: the prologue, the tail (the record load and as much of the
  * body as runs in place), the prologue's cold paths. */
 typedef struct tpl_image {
+    const void *src;        /* the template function it was made from */
     uint8_t *code;
     size_t len;
     size_t record_at;       /* offset of the record slot */
@@ -166,6 +167,7 @@ static cffi_status image_build(const void *code, const cffi_reloc_block *blk, bo
     size_t tail_off = 0;
     st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
     if (st == CFFI_OK) {
+        img->src = code;
         /* The tail's offsets become the image's. */
         img->record_at = tail_off + tail.record_slot;
         img->fix = tail.fix;
@@ -253,7 +255,11 @@ static size_t slot_round(size_t size) {
  * gate's short reach, however long the dead copy is. */
 typedef struct slot_plan {
     const tpl_image *live, *dead; /* dead NULL: no dead path */
-    size_t hop_at, live_at, size;
+    size_t hop_at, live_at;
+    /* Where each image's unwind data goes (os.h: cffi_os_unwind_describe), after the code;
+     * sizes 0 where the OS needs none. */
+    size_t live_unwind_at, live_unwind_size, dead_unwind_at, dead_unwind_size;
+    size_t size;
 } slot_plan;
 _Static_assert(SLOT_ALIGN + CFFI_RELOC_HOP_LEN + CFFI_RELOC_GATE_AT + CFFI_RELOC_GATE_LEN <=
                    CFFI_RELOC_GATE_REACH, "the gate reaches the hop");
@@ -261,14 +267,35 @@ _Static_assert(SLOT_ALIGN % CFFI_RELOC_GATE_LEN == 0 &&
                    CFFI_RELOC_GATE_AT % CFFI_RELOC_GATE_LEN == 0,
                "the gate is naturally aligned: one store writes it");
 
+enum { UNWIND_DATA_ALIGN = 4 };
+
 static slot_plan plan_slot(const tpl_image *live, const tpl_image *dead) {
-    slot_plan p = {live, dead, 0, 0, 0};
+    slot_plan p = {.live = live, .dead = dead};
     if (dead) {
         p.hop_at = dead->len;
         p.live_at = slot_round(dead->len + CFFI_RELOC_HOP_LEN);
     }
-    p.size = p.live_at + live->len;
+    size_t end = p.live_at + live->len;
+    p.live_unwind_size = cffi_os_unwind_data_size(live->src);
+    p.live_unwind_at = (end + UNWIND_DATA_ALIGN - 1) & ~(size_t)(UNWIND_DATA_ALIGN - 1);
+    end = p.live_unwind_at + p.live_unwind_size;
+    p.dead_unwind_size = dead ? cffi_os_unwind_data_size(dead->src) : 0;
+    p.dead_unwind_at = end;
+    p.size = p.dead_unwind_at + p.dead_unwind_size;
     return p;
+}
+
+/* Tell the OS's unwinder about the copies (Windows x64; nothing elsewhere). A copy it cannot
+ * describe (its template's unwind data names a handler, or the block is a host allocator's)
+ * unwinds as the block's leaf code: no worse than a copy without any description, and never a
+ * reason to refuse a thunk. */
+static void slot_describe(const slot_plan *p, uint8_t *rx, uint8_t *rw) {
+    if (p->dead && p->dead_unwind_size)
+        (void)cffi_os_unwind_describe(rx, p->dead->len, p->dead->src, rw + p->dead_unwind_at,
+                                      rx + p->dead_unwind_at);
+    if (p->live_unwind_size)
+        (void)cffi_os_unwind_describe(rx + p->live_at, p->live->len, p->live->src,
+                                      rw + p->live_unwind_at, rx + p->live_unwind_at);
 }
 
 /* Space for the plan's slot: near both images' rel32 targets if they have any, else anywhere. */
@@ -308,6 +335,7 @@ static void slot_write(const slot_plan *p, uint8_t *rx, uint8_t *rw, cffi_barefn
         memcpy(b->gate_open, b->gate_rw, sizeof b->gate_open);
         cffi_reloc_gate_closed(entry + CFFI_RELOC_GATE_AT, rx + p->hop_at, b->gate_closed);
     }
+    slot_describe(p, rx, rw);
     cffi_jit_block_flush(rx, p->size);
 }
 

@@ -13,7 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "arch_config.h" /* CFFI_ARCH_NAME, CFFI_DISPATCH_ABI, CFFI_ARCH_THUNK_SIZE, ... */
+#include "arch_config.h" /* CFFI_ARCH_NAME, CFFI_DISPATCH_ABI, CFFI_STUB_ABI, CFFI_ARCH_THUNK_SIZE, ... */
 #include "hidden.h"
 #include "quarantine.h"
 
@@ -49,7 +49,7 @@ typedef struct cffi_abi cffi_abi;
 /* Call stub (assembly): copy stack_bytes from stack onto the machine stack, load the argument
  * registers from frame, call fn, store the result registers back into frame. */
 typedef void (*cffi_call_stub)(void *fn, void *frame, const void *stack, size_t stack_bytes)
-    CFFI_DISPATCH_ABI;
+    CFFI_STUB_ABI;
 
 struct cffi_abi {
     const char *name;       /* canonical convention name */

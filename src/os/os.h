@@ -86,9 +86,10 @@ CFFI_HIDDEN size_t cffi_os_unwind_data_size(const void *like);
 /* Describe the piece [rx, rx + size) of a block from cffi_os_dual_map as unwinding like the
  * compiled function `like` it was copied from (same prologue, same frame), storing the unwind data
  * through data_rw, whose execute-view address is data_rx (cffi_os_unwind_data_size bytes, in the
- * same block). Pieces of one block are described in address order. Returns 0; ENOTSUP if the
- * copy's prologue differs from like's or like's unwind data names handlers; ENOENT if rx is in
- * no block of cffi_os_dual_map (a host allocator's: the host registers its own tables). */
+ * same block). Pieces of one block are described in address order. Where the copy's prologue is
+ * not like's byte for byte, only the state after the prologue is described. Returns 0; ENOTSUP
+ * if like's unwind data names handlers or chains (they cannot move); ENOENT if like has none, or
+ * rx is in no block of cffi_os_dual_map (a host allocator's: the host registers its own). */
 CFFI_HIDDEN int cffi_os_unwind_describe(void *rx, size_t size, const void *like, void *data_rw,
                                         void *data_rx);
 

@@ -26,7 +26,7 @@
 /* Assembly (entry_i386.S, call_i386.S): one entry stub and one call stub serve all four. */
 extern CFFI_HIDDEN const char cffi_x86_entry[];
 CFFI_HIDDEN void cffi_x86_call(void *fn, void *frame, const void *stack, size_t stack_bytes)
-    CFFI_DISPATCH_ABI;
+    CFFI_STUB_ABI;
 
 static void x86_finish(const cffi_abi *abi, cffi_plan *plan) {
     (void)abi;

@@ -12,6 +12,7 @@
  * MSVC agree on for Linux and Windows alike, and a stub that pushes three words costs nothing
  * next to the dispatcher it calls. */
 #define CFFI_DISPATCH_ABI __attribute__((cdecl))
+#define CFFI_STUB_ABI __attribute__((cdecl))
 
 /* Bytes of executable memory per thunk: endbr32 (4) + mov eax, imm32 (5) + jmp [eax] (2) = 11,
  * padded with int3 to keep every thunk 16-byte aligned. */

@@ -6,10 +6,21 @@
 
 #define CFFI_ARCH_NAME "x86_64"
 
-/* Assembly stubs always call into C, and are called from C, with the System V convention, on
- * every OS: one convention to write the stubs for. On Windows GCC saves the extra registers the
- * native convention expects preserved around such calls. */
+/* C calls the call stubs (call_*.S) with the System V convention on every OS: one convention to
+ * write them for; on Windows GCC saves the extra registers the native convention expects
+ * preserved around such calls, in the caller, whose unwind data says so.
+ *
+ * The entry stubs call cffi_dispatch with the OS's own C convention: System V on ELF systems,
+ * Microsoft x64 on Windows (arguments in rcx rdx r8, 32 bytes of shadow space). GCC gives a
+ * function it compiles with a foreign convention no Windows unwind data at all (and realigns
+ * its stack), which would make cffi_dispatch a frame that exceptions, debuggers and crash
+ * reporters cannot walk through. */
+#define CFFI_STUB_ABI __attribute__((sysv_abi))
+#ifdef _WIN32
+#define CFFI_DISPATCH_ABI __attribute__((ms_abi))
+#else
 #define CFFI_DISPATCH_ABI __attribute__((sysv_abi))
+#endif
 
 /* The frame entry stubs call a frame handler (a plain C function of the host) with the System V
  * convention, which is the host's own only where the host is not Windows. On Windows frame

@@ -45,6 +45,21 @@
 #define CFFI_UNWIND_END(name) .seh_endproc
 #endif
 
+/* How the entry stubs call cffi_dispatch(record, frame, stack): with the OS's C convention
+ * (arch_config.h, CFFI_DISPATCH_ABI). On Windows the callee owns 32 bytes of shadow space above
+ * the return address, so the entry stubs keep their frame that far above rsp. */
+#ifdef __ELF__
+#define CFFI_DISPATCH_ARG1 %rdi
+#define CFFI_DISPATCH_ARG2 %rsi
+#define CFFI_DISPATCH_ARG3 %rdx
+#define CFFI_DISPATCH_SHADOW 0
+#else
+#define CFFI_DISPATCH_ARG1 %rcx
+#define CFFI_DISPATCH_ARG2 %rdx
+#define CFFI_DISPATCH_ARG3 %r8
+#define CFFI_DISPATCH_SHADOW 32
+#endif
+
 /* Every file ends with this: a non-executable stack, and on CET builds a property note saying the
  * code is fit for indirect branch tracking (each entry starts with endbr64) and shadow stacks
  * (every call is matched by a ret; the thunks only jump). */

@@ -1,10 +1,10 @@
 /*
  * entry_win64.S - the entry stub every Microsoft x64 closure thunk jumps to.
  *
- * It spills the argument registers into an x64_frame, calls cffi_dispatch with the System V
- * convention, loads the result registers and returns. A Microsoft x64 caller expects rsi, rdi and
- * xmm6-xmm15 preserved, which a System V callee may clobber, so this stub saves them around the
- * call. The frame has a fixed size, so the stub needs no frame pointer: its unwind information
+ * It spills the argument registers into an x64_frame, calls cffi_dispatch with the OS's C
+ * convention (asm.h), loads the result registers and returns. A Microsoft x64 caller expects rsi,
+ * rdi and xmm6-xmm15 preserved, which a System V callee may clobber, so this stub saves them
+ * around the call. The frame has a fixed size, so the stub needs no frame pointer: its unwind information
  * (DWARF and Windows alike) counts from rsp.
  *
  * Stack while cffi_dispatch runs (offsets from rsp):
@@ -14,13 +14,16 @@
  *   LOCALS+8   caller's rsi
  *   LOCALS     caller's rdi
  *   SAVED_XMM  xmm6-xmm15, 16 bytes each, then 8 bytes of padding
- *   0          the x64_frame
+ *   SHADOW     the x64_frame (SHADOW: cffi_dispatch's 32 bytes of shadow space on Windows, else 0)
  */
 #include "asm.h"
 #include "frame.h"
 
-#define SAVED_XMM X64_FRAME_SIZE                /* rsp offset of the xmm6-xmm15 save area */
-#define LOCALS (X64_FRAME_SIZE + 10 * 16 + 8)   /* + 8: with the two pushes, rsp stays 16-aligned */
+/* The frame's fields, above the shadow space cffi_dispatch owns on Windows (asm.h). */
+#define FRAME_AT(offset) CFFI_DISPATCH_SHADOW+offset(%rsp)
+
+#define SAVED_XMM (CFFI_DISPATCH_SHADOW + X64_FRAME_SIZE) /* rsp offset of the xmm6-xmm15 save area */
+#define LOCALS (SAVED_XMM + 10 * 16 + 8)        /* + 8: with the two pushes, rsp stays 16-aligned */
 #define CFA_PUSHED_2 24                         /* CFA - rsp after the two pushes */
 #define STACK_ARGS (LOCALS + 16 + 8 + 32)       /* rsp offset of the 5th parameter */
 
@@ -73,31 +76,33 @@ CFFI_ASM_FUNC(\name)
         movaps  %xmm15, SAVED_XMM+144(%rsp)       /* save xmm15 */
         CFFI_SEH(.seh_savexmm %xmm15, SAVED_XMM+144)
         CFFI_SEH(.seh_endprologue)                /* Windows: end of the prologue */
-        movq    %rcx, X64_FRAME_GPR+0(%rsp)       /* gpr[0] = rcx, parameter 1 if integer */
-        movq    %rdx, X64_FRAME_GPR+8(%rsp)       /* gpr[1] = rdx, parameter 2 */
-        movq    %r8, X64_FRAME_GPR+16(%rsp)       /* gpr[2] = r8, parameter 3 */
-        movq    %r9, X64_FRAME_GPR+24(%rsp)       /* gpr[3] = r9, parameter 4 */
-        movsd   %xmm0, X64_FRAME_FPR+0(%rsp)      /* fpr[0] = xmm0, parameter 1 if floating */
-        movsd   %xmm1, X64_FRAME_FPR+8(%rsp)      /* fpr[1] = xmm1, parameter 2 */
-        movsd   %xmm2, X64_FRAME_FPR+16(%rsp)     /* fpr[2] = xmm2, parameter 3 */
-        movsd   %xmm3, X64_FRAME_FPR+24(%rsp)     /* fpr[3] = xmm3, parameter 4 */
-        movq    %rsp, %rsi                        /* arg 2 (System V): the frame */
-        leaq    STACK_ARGS(%rsp), %rdx            /* arg 3: 5th parameter, above return address and shadow space */
+        movq    %rcx, FRAME_AT(X64_FRAME_GPR+0) /* gpr[0] = rcx, parameter 1 if integer */
+        movq    %rdx, FRAME_AT(X64_FRAME_GPR+8) /* gpr[1] = rdx, parameter 2 */
+        movq    %r8, FRAME_AT(X64_FRAME_GPR+16) /* gpr[2] = r8, parameter 3 */
+        movq    %r9, FRAME_AT(X64_FRAME_GPR+24) /* gpr[3] = r9, parameter 4 */
+        movsd   %xmm0, FRAME_AT(X64_FRAME_FPR+0) /* fpr[0] = xmm0, parameter 1 if floating */
+        movsd   %xmm1, FRAME_AT(X64_FRAME_FPR+8) /* fpr[1] = xmm1, parameter 2 */
+        movsd   %xmm2, FRAME_AT(X64_FRAME_FPR+16) /* fpr[2] = xmm2, parameter 3 */
+        movsd   %xmm3, FRAME_AT(X64_FRAME_FPR+24) /* fpr[3] = xmm3, parameter 4 */
 .if \frame
         movq    X64_RECORD_HANDLER(%r10), %rax    /* the handler, before ctx: x86 keeps loads in order, so a
                                                      call that sees the dead trap sees ctx = record */
         movq    X64_RECORD_CTX(%r10), %rdi        /* arg 1: the handler's context */
-        movq    $0, X64_FRAME_RET_INT(%rsp)       /* a handler that stores no result returns 0 ... */
-        movq    $0, X64_FRAME_RET_FP(%rsp)        /* ... whichever register the result comes back in */
+        movq    %rsp, %rsi                        /* arg 2 (System V): the frame */
+        leaq    STACK_ARGS(%rsp), %rdx            /* arg 3: 5th parameter, above return address and shadow space */
+        movq    $0, FRAME_AT(X64_FRAME_RET_INT) /* a handler that stores no result returns 0 ... */
+        movq    $0, FRAME_AT(X64_FRAME_RET_FP) /* ... whichever register the result comes back in */
         call    *%rax                             /* System V call of the frame handler; 16-aligned */
 .else
-        movq    %r10, %rdi                        /* cffi_dispatch arg 1 (System V): the record */
-        call    cffi_dispatch                     /* System V call; stack is 16-aligned here */
+        movq    %r10, CFFI_DISPATCH_ARG1          /* cffi_dispatch arg 1: the record */
+        leaq    FRAME_AT(0), CFFI_DISPATCH_ARG2   /* arg 2: the frame */
+        leaq    STACK_ARGS(%rsp), CFFI_DISPATCH_ARG3 /* arg 3: 5th parameter, above return address and shadow space */
+        call    cffi_dispatch                     /* the OS's C convention; stack is 16-aligned here */
 .endif
-        movq    X64_FRAME_RET_INT+0(%rsp), %rax   /* integer result, widened to 64 bits */
-        movq    X64_FRAME_RET_INT+8(%rsp), %rdx   /* second word (volatile in Microsoft x64 anyway) */
-        movsd   X64_FRAME_RET_FP+0(%rsp), %xmm0   /* floating result */
-        movsd   X64_FRAME_RET_FP+8(%rsp), %xmm1   /* second word (volatile anyway) */
+        movq    FRAME_AT(X64_FRAME_RET_INT+0), %rax   /* integer result, widened to 64 bits */
+        movq    FRAME_AT(X64_FRAME_RET_INT+8), %rdx   /* second word (volatile in Microsoft x64 anyway) */
+        movsd   FRAME_AT(X64_FRAME_RET_FP+0), %xmm0   /* floating result */
+        movsd   FRAME_AT(X64_FRAME_RET_FP+8), %xmm1   /* second word (volatile anyway) */
         movaps  SAVED_XMM+0(%rsp), %xmm6          /* restore the caller's xmm6 */
         movaps  SAVED_XMM+16(%rsp), %xmm7         /* xmm7 */
         movaps  SAVED_XMM+32(%rsp), %xmm8         /* xmm8 */
@@ -122,6 +127,8 @@ CFFI_ASM_END(\name)
 .endm
 
         WIN64_ENTRY cffi_x64_entry_win64, 0       /* generic closures */
+#ifdef __ELF__ /* Windows runs frame closures through cffi_dispatch (arch_config.h) */
         WIN64_ENTRY cffi_x64_entry_win64_frame, 1 /* frame closures */
+#endif
 
 CFFI_ASM_NOTES

@@ -47,10 +47,10 @@ extern CFFI_HIDDEN const char cffi_x64_entry_sysv[];
 extern CFFI_HIDDEN const char cffi_x64_entry_win64[];
 extern CFFI_HIDDEN const char cffi_x64_entry_sysv_frame[];
 extern CFFI_HIDDEN const char cffi_x64_entry_win64_frame[];
-CFFI_HIDDEN __attribute__((sysv_abi)) void cffi_x64_call_sysv(void *fn, void *frame,
+CFFI_HIDDEN CFFI_STUB_ABI void cffi_x64_call_sysv(void *fn, void *frame,
                                                                         const void *stack,
                                                                         size_t stack_bytes);
-CFFI_HIDDEN __attribute__((sysv_abi)) void cffi_x64_call_win64(void *fn, void *frame,
+CFFI_HIDDEN CFFI_STUB_ABI void cffi_x64_call_win64(void *fn, void *frame,
                                                                          const void *stack,
                                                                          size_t stack_bytes);
 #endif

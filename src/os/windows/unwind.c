@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,12 @@ int cffi_os_unwind_describe(void *rx, size_t size, const void *like, void *data_
     int err;
     const uint8_t *info = unwind_info_of(like, &len, &err);
     if (!info) return err;
-    /* The copy unwinds like its template only if its prologue is the template's, byte for byte:
-     * the codes name prologue offsets. */
-    if (size < info[1] || memcmp(rx, like, info[1]) != 0) return ENOTSUP;
+    /* The codes name offsets in the prologue, which hold for the copy when its prologue is the
+     * template's byte for byte. Where relocation changed it (a landing pad added in front, a
+     * moved call to the stack probe), the copy is described by its state after the prologue
+     * only (prologue size 0): exact everywhere past the prologue, which is where the copy can
+     * fault or be interrupted by a profiler with anything saved. */
+    bool same_prologue = size >= info[1] && memcmp(rx, like, info[1]) == 0;
     cffi_os_lock_take(&blocks_lock);
     unwind_block *b = blocks;
     while (b && !((uintptr_t)rx >= b->rx && (uintptr_t)rx + size <= b->rx + b->size)) b = b->next;
@@ -156,6 +160,7 @@ int cffi_os_unwind_describe(void *rx, size_t size, const void *like, void *data_
         return b->pieces ? EINVAL : ENOMEM;
     }
     memcpy(data_rw, info, len);
+    if (!same_prologue) ((uint8_t *)data_rw)[1] = 0;
     b->pieces[n] = (RUNTIME_FUNCTION){.BeginAddress = begin, .EndAddress = begin + (DWORD)size,
                                       .UnwindData = (DWORD)((uintptr_t)data_rx - b->rx)};
     atomic_store_explicit(&b->count, n + 1, memory_order_release);
