@@ -11,6 +11,10 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # recommendations (fuzz targets, ThreadSanitizer build, clang-built random tests under ASan).
   packages+=(libclang-rt-14-dev)
   packages+=(gcc-multilib) # the i386 build (scripts/test.d/10-i386.sh); its libraries come from a sysroot
+  # The Windows builds (scripts/test.d/30-windows.sh): mingw-w64 compilers (C, and C++ for the
+  # exception test), wine64 to run the x86-64 tests; Lua and Capstone are built from Debian's
+  # sources (scripts/mingw-deps.sh), which needs apt's deb-src access only.
+  packages+=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 wine64)
 fi
 if [ "$what" = bench ]; then
   packages+=(luajit) # the peer the benchmarks compare Lua callbacks and creation against

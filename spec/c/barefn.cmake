@@ -28,7 +28,14 @@ if(WIN32)
     "O3ssp|-O3:-fstack-protector-all|-fstack-protector-all"
     "Oscet|-Os:-fcf-protection=full|-")
 endif()
-if(CFFI_ARCH STREQUAL "x86")
+if(CFFI_ARCH STREQUAL "x86" AND WIN32)
+  # barefn_x86's assembly templates are ELF-only (not yet ported to 32-bit PE).
+  set(_bf_matrix_tests "")
+  set(_bf_single_tests barefn_place)
+  add_test(NAME c.barefn.barefn_x86 COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/skip-test.sh
+    "its assembly templates are ELF-only (not yet ported to 32-bit PE)")
+  set_tests_properties(c.barefn.barefn_x86 PROPERTIES LABELS "c;barefn;skipped")
+elseif(CFFI_ARCH STREQUAL "x86")
   set(_bf_matrix_tests barefn_x86)
   set(_bf_single_tests barefn_place)
 else()
@@ -48,7 +55,7 @@ set(_bf_includes -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/src/arch/${
 # the toolchain file's flags and the sysroot's libraries found through an rpath).
 set(_bf_clang "")
 if(CFFI_BAREFN_CLANG AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" AND NOT CFFI_SANITIZE
-   AND (NOT CMAKE_CROSSCOMPILING OR CFFI_ARCH STREQUAL "x86"))
+   AND NOT WIN32 AND (NOT CMAKE_CROSSCOMPILING OR CFFI_ARCH STREQUAL "x86"))
   find_program(CFFI_CLANG NAMES clang clang-16 clang-15 clang-14)
   if(CFFI_CLANG)
     set(_bf_clang ${CFFI_CLANG})
