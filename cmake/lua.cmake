@@ -87,8 +87,15 @@ exec @run@"@CFFI_TARGET_LUA@" "$@"
     file(CHMOD ${wrapper} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
          GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
     set(CFFI_LUA_EXE ${wrapper} CACHE FILEPATH "Lua 5.4 interpreter for the specs" FORCE)
+    # A child interpreter started by a spec: on Windows lua.exe itself, as the Windows side names
+    # it (wine's drive Z: is /); it inherits the module paths from its parent.
+    set(CFFI_CHILD_LUA ${CFFI_LUA_EXE})
+    if(WIN32)
+      string(REPLACE "/" "\\" CFFI_CHILD_LUA "Z:${CFFI_TARGET_LUA}")
+    endif()
   else()
     find_program(CFFI_LUA_EXE NAMES lua5.4 lua)
+    set(CFFI_CHILD_LUA ${CFFI_LUA_EXE})
   endif()
   find_program(CFFI_BUSTED NAMES busted PATHS /usr/bin)
   # Escaped semicolons: Lua's path separators, not CMake list separators.
@@ -96,7 +103,7 @@ exec @run@"@CFFI_TARGET_LUA@" "$@"
     "LUA_CPATH=${CMAKE_BINARY_DIR}/?${CMAKE_SHARED_MODULE_SUFFIX}\;\;"
     "LUA_PATH=${CFFI_LUA_ROOT}/lua/?.lua\;${CFFI_LUA_ROOT}/spec/?.lua\;\;"
     "CFFI_SPEC_HELPER=$<TARGET_FILE:cffi_spec_helper>"
-    "CFFI_LUA=${CFFI_LUA_EXE}")
+    "CFFI_LUA=${CFFI_CHILD_LUA}")
   if(CFFI_LUA_EXE AND CFFI_BUSTED)
     file(GLOB specs CONFIGURE_DEPENDS ${CFFI_LUA_ROOT}/spec/*_spec.lua)
     foreach(spec ${specs})

@@ -44,7 +44,9 @@ static int buf_len(lua_State *L) {
 
 static int buf_tostring(lua_State *L) {
     cffi_lua_buffer *b = tobuffer(L, 1);
-    lua_pushfstring(L, CFFI_LUA_BUFFER "<%I>: %p", (lua_Integer)b->size, (void *)b->data);
+    char addr[CFFI_LUA_ADDR_LEN];
+    lua_pushfstring(L, CFFI_LUA_BUFFER "<%I>: %s", (lua_Integer)b->size,
+                    cffi_lua_addr_text(addr, b->data));
     return 1;
 }
 

@@ -453,12 +453,14 @@ static int cb_gc(lua_State *L) {
 
 static int cb_tostring(lua_State *L) {
     lcallback *cb = tocallback(L, 1);
+    char addr[CFFI_LUA_ADDR_LEN];
     if (!cb->sig || !cb->sig->sig) {
-        lua_pushfstring(L, CFFI_LUA_CALLBACK "<?>: %p (freed)", cb->code);
+        lua_pushfstring(L, CFFI_LUA_CALLBACK "<?>: %s (freed)", cffi_lua_addr_text(addr, cb->code));
         return 1;
     }
-    lua_pushfstring(L, CFFI_LUA_CALLBACK "<%s %s>: %p%s", cffi_sig_text(cb->sig->sig),
-                    cffi_sig_convention(cb->sig->sig), cb->code, cb->closure ? "" : " (freed)");
+    lua_pushfstring(L, CFFI_LUA_CALLBACK "<%s %s>: %s%s", cffi_sig_text(cb->sig->sig),
+                    cffi_sig_convention(cb->sig->sig), cffi_lua_addr_text(addr, cb->code),
+                    cb->closure ? "" : " (freed)");
     return 1;
 }
 

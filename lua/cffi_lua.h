@@ -8,8 +8,10 @@
 #ifndef CFFI_LUA_H
 #define CFFI_LUA_H
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -101,6 +103,14 @@ int cffi_lua_ref(lua_State *L, cffi_lua_state *S);
 /* Give back a reference from cffi_lua_ref (LUA_NOREF is ignored). Never raises while the pool
  * has room (which cffi_lua_ref_reserve sees to); a full pool hands it to luaL_unref. */
 void cffi_lua_unref_slot(lua_State *L, cffi_lua_state *S, int ref); /* a real reference */
+/* An address as the module prints it everywhere: "0x" and lowercase hex digits, whatever the C
+ * library's %p does (Windows prints 16 uppercase digits without 0x). buf: CFFI_LUA_ADDR_LEN. */
+#define CFFI_LUA_ADDR_LEN 24
+static inline const char *cffi_lua_addr_text(char *buf, const void *p) {
+    snprintf(buf, CFFI_LUA_ADDR_LEN, "0x%" PRIxPTR, (uintptr_t)p);
+    return buf;
+}
+
 static inline void cffi_lua_unref(lua_State *L, cffi_lua_state *S, int ref) {
     if (ref != LUA_NOREF && ref != LUA_REFNIL) cffi_lua_unref_slot(L, S, ref);
 }

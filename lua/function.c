@@ -54,12 +54,13 @@ static int fn_call(lua_State *L) {
 
 static int fn_tostring(lua_State *L) {
     cffi_lua_function *f = tofunction(L, 1);
+    char addr[CFFI_LUA_ADDR_LEN];
     if (!f->sig->sig) { /* only while the state closes */
-        lua_pushfstring(L, CFFI_LUA_FUNCTION "<?>: %p", f->addr);
+        lua_pushfstring(L, CFFI_LUA_FUNCTION "<?>: %s", cffi_lua_addr_text(addr, f->addr));
         return 1;
     }
-    lua_pushfstring(L, CFFI_LUA_FUNCTION "<%s %s>: %p", cffi_sig_text(f->sig->sig),
-                    cffi_sig_convention(f->sig->sig), f->addr);
+    lua_pushfstring(L, CFFI_LUA_FUNCTION "<%s %s>: %s", cffi_sig_text(f->sig->sig),
+                    cffi_sig_convention(f->sig->sig), cffi_lua_addr_text(addr, f->addr));
     return 1;
 }
 

@@ -73,7 +73,8 @@ static int lib_gc(lua_State *L) {
 
 static int lib_tostring(lua_State *L) {
     llibrary *lib = tolibrary(L, 1);
-    if (lib->handle) lua_pushfstring(L, CFFI_LUA_LIBRARY ": %p", lib->handle);
+    char addr[CFFI_LUA_ADDR_LEN];
+    if (lib->handle) lua_pushfstring(L, CFFI_LUA_LIBRARY ": %s", cffi_lua_addr_text(addr, lib->handle));
     else lua_pushliteral(L, CFFI_LUA_LIBRARY " (closed)");
     return 1;
 }

@@ -17,7 +17,7 @@ describe("cffi.wrap", function()
     assert.equal("integer", math.type(cb:addr()))
     assert.equal("userdata", type(cb:ptr()))
     assert.equal(cffi.cast(cb:ptr(), "void(void)"):addr(), cb:addr())
-    assert.equal(string.format("%p", cb:ptr()), string.format("0x%x", cb:addr()))
+    assert.equal(util.pointer_value(cb:ptr()), cb:addr())
   end)
 
   it("normalizes signatures and names the convention", function()
@@ -152,7 +152,9 @@ describe("cffi.wrap", function()
       "bad argument #3 to 'wrap' %(.*pascal.*cdecl")
     assert.error_matches(function() cffi.wrap(print, "int(void)", 1) end,
       "bad argument #3 to 'wrap' %(convention name expected, got number%)")
-    assert.error_matches(function() cffi.wrap(print, "int __stdcall(void)", "win64") end,
+    -- __stdcall in the text names the native convention; the argument names another one.
+    local other = cffi.conventions().C == "win64" and "sysv64" or "win64"
+    assert.error_matches(function() cffi.wrap(print, "int __stdcall(void)", other) end,
       "bad argument #3 to 'wrap'")
     assert.error_matches(function() cffi.wrap(print, "void(int, void)") end, "bad argument #2")
   end)

@@ -3,6 +3,7 @@
  */
 #include "reloc/reloc.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len) {
         bool ends;
         size_t n = cffi_reloc_describe(p + done, max_bytes - done, text, sizeof text, &ends);
         if (n == 0) break;
-        int w = snprintf(line, sizeof line, "%p: %s\n", (const void *)(p + done), text);
+        /* "0x" and lowercase hex on every OS (Windows' %p prints neither). */
+        int w = snprintf(line, sizeof line, "0x%" PRIxPTR ": %s\n", (uintptr_t)(p + done), text);
         /* Whole lines only: a listing cut mid-line would read as a different instruction. */
         if (w < 0 || (size_t)w >= len - used) break;
         memcpy(buf + used, line, (size_t)w + 1);

@@ -4,6 +4,14 @@ local cffi = require "cffi"
 
 local M = {}
 
+-- Whether this interpreter runs on Windows (the busted specs run there under wine).
+M.windows = package.config:sub(1, 1) == "\\"
+
+-- Lua's own %p of a light userdata, as an integer (Windows prints it without "0x").
+function M.pointer_value(p)
+  return tonumber((string.format("%p", p):gsub("^0x", "")), 16)
+end
+
 local helper_path = os.getenv("CFFI_SPEC_HELPER")
   or package.searchpath("cffi_spec_helper", package.cpath)
 local helper_lib
@@ -14,6 +22,12 @@ function M.helper(name, sig)
     helper_lib = assert(cffi.load(assert(helper_path, "cffi_spec_helper not built")))
   end
   return cffi.cast(assert(helper_lib:sym(name)), sig)
+end
+
+-- A cffi.function returning the calling thread's id (pthread_self, or GetCurrentThreadId).
+function M.thread_id()
+  if M.windows then return cffi.cast(assert(cffi.sym("GetCurrentThreadId")), "unsigned long(void)") end
+  return M.libc("pthread_self", "unsigned long(void)")
 end
 
 -- A cffi.function for the libc symbol name with signature sig.
@@ -30,7 +44,10 @@ function M.child(code)
   local f = assert(io.open(file, "w"))
   f:write(code)
   f:close()
-  local p = assert(io.popen(string.format("%q %q 2>&1", lua_exe, file)))
+  local command = string.format('"%s" "%s" 2>&1', lua_exe, file)
+  -- cmd.exe strips the outer quotes of a command line that starts with one: add a pair.
+  if M.windows then command = '"' .. command .. '"' end
+  local p = assert(io.popen(command))
   local out = p:read("a")
   local ok, how, status = p:close()
   os.remove(file)
