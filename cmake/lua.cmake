@@ -126,6 +126,14 @@ exec @run@"@CFFI_TARGET_LUA@" "$@"
     message(WARNING "cffi: lua5.4 or busted not found; the busted specs are not registered")
   endif()
 
+  # The Windows example, run by the Windows interpreter (under wine here).
+  if(WIN32 AND CFFI_LUA_EXE)
+    add_test(NAME example.windows COMMAND ${CFFI_LUA_EXE} ${CFFI_LUA_ROOT}/examples/windows.lua
+      WORKING_DIRECTORY ${CFFI_LUA_ROOT})
+    set_tests_properties(example.windows PROPERTIES ENVIRONMENT "${env}" LABELS "example;lua"
+      PASS_REGULAR_EXPRESSION "the ANSI code page among them: true\nsorted: -7 0 3 19 42\n")
+  endif()
+
   # The C host: two lua_States in one process, cffi linked in statically.
   add_executable(lua_host ${CFFI_LUA_ROOT}/spec/c/host/host.c)
   target_include_directories(lua_host PRIVATE ${CFFI_LUA_ROOT}/spec/c)
