@@ -649,7 +649,8 @@ static int l_wrap(lua_State *L) {
         if (st == CFFI_EUNSUPPORTED || st == CFFI_EINVAL)
             return luaL_argerror(L, 2, cffi_strerror(st));
         luaL_pushfail(L);
-        lua_pushfstring(L, "cffi.wrap: %s", cffi_strerror(st));
+        const char *why = st == CFFI_ENOEXEC ? cffi_last_exec_error() : "";
+        lua_pushfstring(L, "cffi.wrap: %s%s%s", cffi_strerror(st), *why ? ": " : "", why);
         return 2;
     }
     cb->closure = c;

@@ -58,6 +58,9 @@ typedef enum cffi_status {
 
 /* A static, never-NULL description of s ("unknown status" for values out of range). */
 CFFI_API const char *cffi_strerror(cffi_status s);
+/* Why the last CFFI_ENOEXEC on the calling thread happened, in words ("" when there is nothing to
+ * add), e.g. that the process forbids executable memory (Windows' Arbitrary Code Guard). */
+CFFI_API const char *cffi_last_exec_error(void);
 
 /* The most parameters a signature may have. */
 #define CFFI_MAX_PARAMS 127

@@ -104,4 +104,6 @@ void cffi_jit_block_release(void *rx, void *rw, size_t size) {
     atomic_fetch_sub(&exec_bytes_held, size);
 }
 
+const char *cffi_last_exec_error(void) { return cffi_os_exec_refusal(); }
+
 size_t cffi_jit_exec_bytes(void) { return atomic_load(&exec_bytes_held); }
