@@ -26,7 +26,8 @@ if(WIN32)
   target_link_libraries(cffi_lua PRIVATE ${CFFI_LUA_LINK_LIBRARIES})
 endif()
 # Never unloaded: lua_close dlcloses C modules, but freed callbacks' addresses must go on
-# reaching the dead trap (and the slot lists) that live in this module.
+# reaching the dead trap (and the slot lists) that live in this module. (Windows: luaopen_cffi
+# pins cffi.dll, src/os/windows/library.c.)
 if(NOT WIN32 AND NOT APPLE)
   target_link_options(cffi_lua PRIVATE -Wl,-z,nodelete)
 endif()
@@ -58,9 +59,9 @@ function(cffi_add_busted_specs)
     PREFIX "" LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR} C_VISIBILITY_PRESET default)
   target_compile_options(cffi_spec_helper PRIVATE ${CFFI_WARNINGS})
   target_link_libraries(cffi_spec_helper PRIVATE Threads::Threads)
-  # x86-32 ELF: compiled callers and callees of each of GCC's four conventions, measuring the
-  # bytes a callee pops (with EBP to return by when a callee pops wrongly).
-  if(CFFI_ARCH STREQUAL "x86" AND NOT WIN32)
+  # x86-32: compiled callers and callees of each of GCC's four conventions, measuring the bytes a
+  # callee pops (with EBP to return by when a callee pops wrongly).
+  if(CFFI_ARCH STREQUAL "x86")
     set(x86_callers ${CFFI_LUA_ROOT}/spec/support/x86_callers.c)
     target_sources(cffi_spec_helper PRIVATE ${x86_callers})
     set_source_files_properties(${x86_callers} PROPERTIES

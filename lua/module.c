@@ -472,6 +472,10 @@ static cffi_lua_state *state_new(lua_State *L) {
 
 CFFI_API int luaopen_cffi(lua_State *L) {
     luaL_checkversion(L);
+    /* lua_close unloads C modules (FreeLibrary, dlclose), but the addresses of callbacks freed by
+     * it must go on reaching the trap in this module: pinned for the life of the process (ELF
+     * builds are linked -z nodelete, which does the same). */
+    (void)cffi_os_pin_module((const void *)luaopen_cffi);
     lua_newtable(L);                                                     /* M */
     cffi_lua_state *S;
     if (lua_rawgetp(L, LUA_REGISTRYINDEX, &state_key) == LUA_TUSERDATA) { /* M, state */

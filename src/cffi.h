@@ -58,8 +58,9 @@ typedef enum cffi_status {
 
 /* A static, never-NULL description of s ("unknown status" for values out of range). */
 CFFI_API const char *cffi_strerror(cffi_status s);
-/* Why the last CFFI_ENOEXEC on the calling thread happened, in words ("" when there is nothing to
- * add), e.g. that the process forbids executable memory (Windows' Arbitrary Code Guard). */
+/* Why the OS last refused executable memory, in words ("" if it never did): e.g. that the process
+ * forbids executable memory (Windows' Arbitrary Code Guard). Meaningful after CFFI_ENOEXEC from
+ * the default allocator; a host allocator's failures leave it unchanged. */
 CFFI_API const char *cffi_last_exec_error(void);
 
 /* The most parameters a signature may have. */

@@ -28,14 +28,7 @@ if(WIN32)
     "O3ssp|-O3:-fstack-protector-all|-fstack-protector-all"
     "Oscet|-Os:-fcf-protection=full|-")
 endif()
-if(CFFI_ARCH STREQUAL "x86" AND WIN32)
-  # barefn_x86's assembly templates are ELF-only (not yet ported to 32-bit PE).
-  set(_bf_matrix_tests "")
-  set(_bf_single_tests barefn_place)
-  add_test(NAME c.barefn.barefn_x86 COMMAND sh ${PROJECT_SOURCE_DIR}/cmake/skip-test.sh
-    "its assembly templates are ELF-only (not yet ported to 32-bit PE)")
-  set_tests_properties(c.barefn.barefn_x86 PROPERTIES LABELS "c;barefn;skipped")
-elseif(CFFI_ARCH STREQUAL "x86")
+if(CFFI_ARCH STREQUAL "x86")
   set(_bf_matrix_tests barefn_x86)
   set(_bf_single_tests barefn_place)
 else()

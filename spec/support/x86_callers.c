@@ -26,8 +26,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#if !defined(__i386__) || !defined(__ELF__)
-#error "x86_callers.c is for x86-32 ELF targets"
+#if !defined(__i386__)
+#error "x86_callers.c is for x86-32 targets"
+#endif
+
+/* The probe's state, as the assembly addresses it: through the GOT in an ELF shared object (eax
+ * = the GOT), by its absolute address in a PE DLL (relocated by the loader; eax = 0). */
+#ifdef __ELF__
+#define LOCAL __attribute__((visibility("hidden")))
+#define STATE "x86cb_probe_state@GOTOFF"
+#define LABEL_ADDR(label) label "@GOTOFF"
+#define LOAD_BASE(reg, n)                                                                         \
+    "    call " #n "f\n" #n ":  popl " reg "\n"                                                    \
+    "    addl $_GLOBAL_OFFSET_TABLE_+(.-" #n "b), " reg "\n"
+#else
+#define LOCAL
+#define STATE "_x86cb_probe_state"
+#define LABEL_ADDR(label) label
+#define LOAD_BASE(reg, n) "    xorl " reg ", " reg "\n"
 #endif
 
 #define X86CB_NOT_MEASURED ((intptr_t)0x7fffffff)
@@ -50,54 +66,47 @@ _Static_assert(sizeof(struct probe_frame) == 16, "x86_callers.c: the probe's fra
 _Static_assert(__builtin_offsetof(struct probe_state, frames) == 8, "x86_callers.c: the layout");
 
 /* Not static: the probe (assembly, opaque to the compiler) changes it across calls. */
-__attribute__((visibility("hidden"))) struct probe_state x86cb_probe_state;
+LOCAL struct probe_state x86cb_probe_state;
 
-__attribute__((visibility("hidden"))) void x86cb_probe(void);
-__asm__(".pushsection .text\n" /* popped at the end: GCC tracks its section */
-        ".p2align 4\n"
-        ".type x86cb_probe, @function\n"
-        "x86cb_probe:\n"
-        "    pushl %ecx\n"                  /* argument registers, kept for the target */
-        "    pushl %edx\n"                  /* [esp+8] = the caller's return address */
-        "    call 1f\n"
-        "1:  popl %eax\n"
-        "    addl $_GLOBAL_OFFSET_TABLE_+(.-1b), %eax\n" /* eax = GOT */
-        "    movl x86cb_probe_state@GOTOFF(%eax), %ecx\n" /* ecx = depth */
-        "    shll $4, %ecx\n"
-        "    leal x86cb_probe_state@GOTOFF+8(%eax,%ecx), %ecx\n" /* ecx = this call's frame */
-        "    incl x86cb_probe_state@GOTOFF(%eax)\n"      /* depth++ */
-        "    movl 8(%esp), %edx\n"
-        "    movl %edx, 4(%ecx)\n"          /* frame.ret = return address */
-        "    leal 8(%esp), %edx\n"
-        "    movl %edx, 8(%ecx)\n"          /* frame.esp = ESP at the call */
-        "    movl (%ecx), %edx\n"
-        "    movl %edx, x86cb_probe_state@GOTOFF+4(%eax)\n" /* jump = frame.target */
-        "    leal 2f@GOTOFF(%eax), %edx\n"
-        "    movl %edx, 8(%esp)\n"          /* the target returns to 2 */
-        "    leal x86cb_probe_state@GOTOFF+4(%eax), %eax\n"
-        "    popl %edx\n"
-        "    popl %ecx\n"
-        "    jmp *(%eax)\n"                 /* ESP, ECX, EDX as the caller left them */
-        "2:  pushl %eax\n"                  /* the result: eax, edx (and st(0)) */
-        "    pushl %edx\n"
-        "    call 3f\n"
-        "3:  popl %ecx\n"
-        "    addl $_GLOBAL_OFFSET_TABLE_+(.-3b), %ecx\n" /* ecx = GOT */
-        "    decl x86cb_probe_state@GOTOFF(%ecx)\n"      /* depth-- */
-        "    movl x86cb_probe_state@GOTOFF(%ecx), %eax\n"
-        "    shll $4, %eax\n"
-        "    leal x86cb_probe_state@GOTOFF+8(%ecx,%eax), %ecx\n" /* ecx = the frame */
-        "    leal 8(%esp), %eax\n"          /* ESP as the target returned */
-        "    subl 8(%ecx), %eax\n"
-        "    subl $4, %eax\n"               /* minus the return address: bytes popped */
-        "    movl %eax, 12(%ecx)\n"         /* frame.popped */
-        "    movl 4(%ecx), %ecx\n"          /* ecx = the caller's return address */
-        "    popl %edx\n"
-        "    popl %eax\n"
-        "    pushl %ecx\n"
-        "    ret\n"                         /* to the caller, ESP as the target left it */
-        ".size x86cb_probe, .-x86cb_probe\n"
-        ".popsection\n");
+/* Naked: the assembly alone, with GCC minding sections and symbol names (and no stack protector,
+ * which GCC would otherwise put into it under -fstack-protector-all). */
+LOCAL __attribute__((naked, noinline, no_stack_protector)) void x86cb_probe(void) {
+    __asm__("    pushl %ecx\n"                  /* argument registers, kept for the target */
+            "    pushl %edx\n"                  /* [esp+8] = the caller's return address */
+            LOAD_BASE("%eax", 1)                /* eax = GOT (ELF) or 0 (PE) */
+            "    movl " STATE "(%eax), %ecx\n"  /* ecx = depth */
+            "    shll $4, %ecx\n"
+            "    leal " STATE "+8(%eax,%ecx), %ecx\n" /* ecx = this call's frame */
+            "    incl " STATE "(%eax)\n"        /* depth++ */
+            "    movl 8(%esp), %edx\n"
+            "    movl %edx, 4(%ecx)\n"          /* frame.ret = return address */
+            "    leal 8(%esp), %edx\n"
+            "    movl %edx, 8(%ecx)\n"          /* frame.esp = ESP at the call */
+            "    movl (%ecx), %edx\n"
+            "    movl %edx, " STATE "+4(%eax)\n" /* jump = frame.target */
+            "    leal " LABEL_ADDR("2f") "(%eax), %edx\n"
+            "    movl %edx, 8(%esp)\n"          /* the target returns to 2 */
+            "    leal " STATE "+4(%eax), %eax\n"
+            "    popl %edx\n"
+            "    popl %ecx\n"
+            "    jmp *(%eax)\n"                 /* ESP, ECX, EDX as the caller left them */
+            "2:  pushl %eax\n"                  /* the result: eax, edx (and st(0)) */
+            "    pushl %edx\n"
+            LOAD_BASE("%ecx", 3)                /* ecx = GOT (ELF) or 0 (PE) */
+            "    decl " STATE "(%ecx)\n"        /* depth-- */
+            "    movl " STATE "(%ecx), %eax\n"
+            "    shll $4, %eax\n"
+            "    leal " STATE "+8(%ecx,%eax), %ecx\n" /* ecx = the frame */
+            "    leal 8(%esp), %eax\n"          /* ESP as the target returned */
+            "    subl 8(%ecx), %eax\n"
+            "    subl $4, %eax\n"               /* minus the return address: bytes popped */
+            "    movl %eax, 12(%ecx)\n"         /* frame.popped */
+            "    movl 4(%ecx), %ecx\n"          /* ecx = the caller's return address */
+            "    popl %edx\n"
+            "    popl %eax\n"
+            "    pushl %ecx\n"
+            "    ret\n");                       /* to the caller, ESP as the target left it */
+}
 
 static intptr_t esp_moved = X86CB_NOT_MEASURED;
 

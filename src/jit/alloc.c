@@ -9,11 +9,22 @@
 #include "os/os.h"
 
 
+/* A fresh block from the OS, registered with its unwinder (os.h). The allocator contract
+ * reports cffi_status only: every mapping failure means the same to the caller, no executable
+ * memory; running out of ordinary memory for the bookkeeping is CFFI_ENOMEM. */
+static cffi_status os_block(size_t size, const void *near, void **rx, void **rw) {
+    if (cffi_os_dual_map_near(size, near, rx, rw) != 0) return CFFI_ENOEXEC;
+    if (cffi_os_unwind_block_add(*rx, *rw, size) != 0) {
+        (void)cffi_os_dual_unmap(*rx, *rw, size);
+        *rx = *rw = NULL;
+        return CFFI_ENOMEM;
+    }
+    return CFFI_OK;
+}
+
 static cffi_status default_alloc(void *self, size_t size, void **rx, void **rw) {
     (void)self;
-    /* The allocator contract reports cffi_status only; every OS failure here means the same to
-     * the caller: no executable memory. */
-    return cffi_os_dual_map(size, rx, rw) == 0 ? CFFI_OK : CFFI_ENOEXEC;
+    return os_block(size, NULL, rx, rw);
 }
 
 static void default_flush(void *self, void *rx, size_t size) {
@@ -23,6 +34,7 @@ static void default_flush(void *self, void *rx, size_t size) {
 
 static void default_release(void *self, void *rx, void *rw, size_t size) {
     (void)self;
+    cffi_os_unwind_block_remove(rx);
     /* Nothing useful to do if unmapping fails: the block stays mapped, harmlessly. */
     (void)cffi_os_dual_unmap(rx, rw, size);
 }
@@ -69,14 +81,15 @@ cffi_status cffi_jit_block_alloc_near(size_t size, const void *near, void **rx, 
     void *exec_view = NULL, *write_view = NULL;
     cffi_status status;
     if (near && current_allocator.alloc == default_alloc)
-        status = cffi_os_dual_map_near(size, near, &exec_view, &write_view) == 0 ? CFFI_OK
-                                                                                 : CFFI_ENOEXEC;
+        status = os_block(size, near, &exec_view, &write_view);
     else
         status = current_allocator.alloc(current_allocator.self, size, &exec_view, &write_view);
+    /* Our own bookkeeping running out of ordinary memory stays CFFI_ENOMEM (nothing is held). */
+    bool own_enomem = status == CFFI_ENOMEM && current_allocator.alloc == default_alloc;
     if (status != CFFI_OK || !exec_view || !write_view) {
-        /* Whatever a host allocator says (even "success" without memory, which leaves nothing
-         * to give back), the caller's failure is "no executable memory". */
-        status = CFFI_ENOEXEC;
+        /* Otherwise, whatever a host allocator says (even "success" without memory, which leaves
+         * nothing to give back), the caller's failure is "no executable memory". */
+        if (!own_enomem) status = CFFI_ENOEXEC;
     } else {
         allocator_used = true;
         atomic_fetch_add(&exec_bytes_held, size);

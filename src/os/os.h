@@ -62,8 +62,8 @@ CFFI_HIDDEN int cffi_os_dual_map_near(size_t size, const void *near, void **rx, 
  * partly mapped still; nothing else can be done about it). */
 CFFI_HIDDEN int cffi_os_dual_unmap(void *rx, void *rw, size_t size);
 
-/* Why the last cffi_os_dual_map on this thread failed, in words ("" if it did not fail or there
- * is nothing to add to its code): e.g. a process policy that forbids executable memory. */
+/* Why the last failed cffi_os_dual_map in the process failed, in words (a fixed text; "" if
+ * none failed yet): e.g. a process policy that forbids executable memory. */
 CFFI_HIDDEN const char *cffi_os_exec_refusal(void);
 
 /* Make bytes [rx, rx + size) written through the read-write view visible to instruction fetch
@@ -78,6 +78,15 @@ CFFI_HIDDEN void cffi_os_flush_icache(void *rx, size_t size);
  * Elsewhere (DWARF .eh_frame unwinders find no frame in generated code and stop, which these
  * pieces never need: they only jump or run without calling), both do nothing.
  */
+
+/* Register the block [rx, rx + size) from cffi_os_dual_map (rw its writable view) with the OS's
+ * unwinder; until pieces are described, all of it unwinds as leaf code. Returns 0, or ENOMEM
+ * when the bookkeeping could not be allocated (the block is then unregistered and may be
+ * unmapped). Precondition: the block came from cffi_os_dual_map, which leaves room after it. */
+CFFI_HIDDEN int cffi_os_unwind_block_add(void *rx, void *rw, size_t size);
+
+/* Drop the block's registration, before cffi_os_dual_unmap. Nothing if it has none. */
+CFFI_HIDDEN void cffi_os_unwind_block_remove(void *rx);
 
 /* Bytes of unwind data cffi_os_unwind_describe stores for a copy of the function `like`: the
  * caller reserves them in the same block, after the copy. 0: none needed, or none to be had. */
@@ -107,6 +116,12 @@ CFFI_HIDDEN int cffi_os_lib_open(const char *path, void **handle, char *err, siz
  * address is NULL counts as not found. On failure, err gets the OS's message or is empty. */
 CFFI_HIDDEN int cffi_os_lib_sym(void *handle, const char *name, void **addr, char *err,
                                    size_t errlen);
+
+/* Keep the module (executable or library) that contains addr loaded for the life of the
+ * process, whatever unloads it later: freed callbacks' addresses go on reaching the trap code in
+ * it. Windows pins the module (GetModuleHandleEx, ..._PIN); on ELF systems the module is linked
+ * with -z nodelete instead, and this does nothing. Best effort: returns whether it is pinned. */
+CFFI_HIDDEN bool cffi_os_pin_module(const void *addr);
 
 /* Unload a handle from cffi_os_lib_open. Addresses taken from it are invalid afterwards. */
 CFFI_HIDDEN void cffi_os_lib_close(void *handle);

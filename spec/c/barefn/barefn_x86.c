@@ -83,6 +83,13 @@ static int trap2(void *ctx, int a, int b) {
     return 0;
 }
 #define DESC(tpl) {(const void *)(tpl), (void *)trap2, #tpl, CFFI_BAREFN_KIND_PLAIN, 0, NULL}
+/* A C symbol's name in assembly: PE on x86-32 prefixes an underscore. */
+#if defined(_WIN32)
+#define X86_SYM(name) "_" name
+#else
+#define X86_SYM(name) name
+#endif
+
 volatile int g_seen;
 __attribute__((noinline)) void note(int x) { g_seen += x; }
 __attribute__((used)) const int x86_table[4] = {5, 6, 7, 8};
@@ -92,7 +99,7 @@ static CFFI__BAREFN_NOIPA int tpl_callpop(int a, int b) {
     int v;
     __asm__ volatile("call 1f\n\t"
                      "1: pop %%ecx\n\t"
-                     "movl %c1+x86_table-1b(%%ecx), %0\n\t" /* table[2], PC-relative */
+                     "movl %c1+" X86_SYM("x86_table") "-1b(%%ecx), %0\n\t" /* table[2], PC-relative */
                      : "=r"(v)
                      : "i"(8)
                      : "ecx", "memory");
@@ -101,14 +108,23 @@ static CFFI__BAREFN_NOIPA int tpl_callpop(int a, int b) {
     CFFI_BAREFN_RECORD(r);
     return ((h2_fn)r->fn)(r->ctx, a, b);
 }
-/* __x86.get_pc_thunk-style helper (mov (%esp), %edx ; ret) */
-__asm__(".pushsection .text\n\t.p2align 4\n"
-        "cffi_test_pc_thunk_dx:\n\tmovl (%esp), %edx\n\tret\n"
-        ".popsection\n"); /* GCC must find itself in the section it left */
+/* __x86.get_pc_thunk-style helper (mov (%esp), %edx ; ret); naked: the assembly alone, with GCC
+ * minding sections and the object format's symbol names. Under CET, no endbr32 in front: like
+ * the compilers' own thunks, it is only called directly, and the relocator recognises the idiom
+ * by its two instructions. */
+#ifdef __CET__
+#define PC_THUNK_ATTR __attribute__((nocf_check))
+#else
+#define PC_THUNK_ATTR
+#endif
+X86_NAKED __attribute__((used)) PC_THUNK_ATTR void cffi_test_pc_thunk_dx(void) {
+    __asm__("movl (%esp), %edx\n\t"
+            "ret\n");
+}
 static CFFI__BAREFN_NOIPA int tpl_pcthunk(int a, int b) {
     int v;
-    __asm__ volatile("call cffi_test_pc_thunk_dx\n\t"
-                     "2: movl x86_table+4-2b(%%edx), %0\n\t" /* table[1] */
+    __asm__ volatile("call " X86_SYM("cffi_test_pc_thunk_dx") "\n\t"
+                     "2: movl " X86_SYM("x86_table") "+4-2b(%%edx), %0\n\t" /* table[1] */
                      : "=r"(v)
                      :
                      : "edx", "memory");
@@ -134,36 +150,39 @@ static CFFI__BAREFN_NOIPA int tpl_callin(int a, int b) {
  * then a call: the copy stops before it and jumps to it in the template.
  * cdecl int(int a, int b): fn(ctx, a + table[2], b), or b + 1000 on the cold path. */
 int g_cold32;
-int tpl_body32(int a, int b);
+#ifdef __ELF__
+#define BODY32_HIDDEN ".hidden tpl_body32_cold, tpl_body32_call\n\t"
+#else
+#define BODY32_HIDDEN ""
+#endif
 extern const char tpl_body32_cold[], tpl_body32_call[];
-__asm__(".pushsection .text\n\t.p2align 4\n"
-        ".globl tpl_body32, tpl_body32_cold, tpl_body32_call\n"
-        ".hidden tpl_body32, tpl_body32_cold, tpl_body32_call\n"
-        "tpl_body32:\n\t"
-        "movl $" CFFI__STR(CFFI_BAREFN_X86_RECORD_MAGIC) ", %eax\n\t"
-        ".byte 0xE9\n\t"
-        ".long " CFFI__STR(CFFI_BAREFN_X86_BACK_MAGIC) "\n\t"
-        "endbr32\n\t"
-        "call cffi_test_pc_thunk_dx\n"
-        "3:\n\t"
-        "movl x86_table+8-3b(%edx), %ecx\n\t" /* table[2] */
-        "addl 4(%esp), %ecx\n\t"
-        "cmpl $0, g_cold32-3b(%edx)\n\t"
-        "jne tpl_body32_cold\n\t"
-        "movl 8(%esp), %edx\n"
-        "4:\n\t"
-        "pushl %edx\n\t"
-        "pushl %ecx\n\t"
-        "pushl 4(%eax)\n"
-        "tpl_body32_call:\n\t"
-        "call *(%eax)\n\t"
-        "addl $12, %esp\n\t"
-        "ret\n"
-        "tpl_body32_cold:\n\t"
-        "movl 8(%esp), %edx\n\t"
-        "addl $1000, %edx\n\t"
-        "jmp 4b\n"
-        ".popsection\n");
+X86_NAKED __attribute__((used)) int tpl_body32(int a NAKED_ARG, int b NAKED_ARG) {
+    __asm__(".globl " X86_SYM("tpl_body32_cold") ", " X86_SYM("tpl_body32_call") "\n\t"
+            BODY32_HIDDEN
+            "movl $" CFFI__STR(CFFI_BAREFN_X86_RECORD_MAGIC) ", %eax\n\t"
+            ".byte 0xE9\n\t"
+            ".long " CFFI__STR(CFFI_BAREFN_X86_BACK_MAGIC) "\n\t"
+            "endbr32\n\t"
+            "call " X86_SYM("cffi_test_pc_thunk_dx") "\n"
+            "3:\n\t"
+            "movl " X86_SYM("x86_table") "+8-3b(%edx), %ecx\n\t" /* table[2] */
+            "addl 4(%esp), %ecx\n\t"
+            "cmpl $0, " X86_SYM("g_cold32") "-3b(%edx)\n\t"
+            "jne " X86_SYM("tpl_body32_cold") "\n\t"
+            "movl 8(%esp), %edx\n"
+            "4:\n\t"
+            "pushl %edx\n\t"
+            "pushl %ecx\n\t"
+            "pushl 4(%eax)\n"
+            X86_SYM("tpl_body32_call") ":\n\t"
+            "call *(%eax)\n\t"
+            "addl $12, %esp\n\t"
+            "ret\n"
+            X86_SYM("tpl_body32_cold") ":\n\t"
+            "movl 8(%esp), %edx\n\t"
+            "addl $1000, %edx\n\t"
+            "jmp 4b\n");
+}
 
 static cffi_barefn_template d_callpop = DESC(tpl_callpop), d_pcthunk = DESC(tpl_pcthunk),
                             d_callin = DESC(tpl_callin), d_body32 = DESC(tpl_body32);
@@ -223,26 +242,28 @@ typedef int (*bare2)(int, int);
  *                      int32_t *result) - calls fn with ECX and EDX set and the words w0 (on
  * top) and w1 pushed, stores EAX in *result and returns the bytes fn popped off the stack. In
  * assembly, so that the count does not depend on how a compiler tracks ESP. */
-int32_t call_popped2(void *fn, int32_t ecx, int32_t edx, int32_t w0, int32_t w1, int32_t *result);
-__asm__(".pushsection .text\n"
-        ".p2align 4\n"
-        "call_popped2:\n"
-        "    pushl %esi\n"          /* callee-saved: holds ESP before the pushes */
-        "    movl %esp, %esi\n"     /* esi+8 fn, +12 ecx, +16 edx, +20 w0, +24 w1, +28 result */
-        "    pushl 24(%esi)\n"      /* w1 */
-        "    pushl 20(%esi)\n"      /* w0, the first stack argument */
-        "    movl 12(%esi), %ecx\n" /* ecx (fastcall, thiscall) */
-        "    movl 16(%esi), %edx\n" /* edx (fastcall) */
-        "    call *8(%esi)\n"       /* fn */
-        "    movl 28(%esi), %ecx\n" /* ecx = result pointer */
-        "    movl %eax, (%ecx)\n"   /* *result = eax */
-        "    movl %esp, %eax\n"     /* eax = esp after the call ... */
-        "    subl %esi, %eax\n"     /* ... - esp before the pushes = popped - 8 */
-        "    addl $8, %eax\n"       /* = bytes the callee popped */
-        "    movl %esi, %esp\n"     /* drop the words, whoever popped */
-        "    popl %esi\n"           /* restore esi */
-        "    ret\n"
-        ".popsection\n");
+X86_NAKED static int32_t call_popped2(void *fn NAKED_ARG,
+                                                            int32_t ecx NAKED_ARG,
+                                                            int32_t edx NAKED_ARG,
+                                                            int32_t w0 NAKED_ARG,
+                                                            int32_t w1 NAKED_ARG,
+                                                            int32_t *result NAKED_ARG) {
+    __asm__("    pushl %esi\n"          /* callee-saved: holds ESP before the pushes */
+            "    movl %esp, %esi\n"     /* esi+8 fn, +12 ecx, +16 edx, +20 w0, +24 w1, +28 result */
+            "    pushl 24(%esi)\n"      /* w1 */
+            "    pushl 20(%esi)\n"      /* w0, the first stack argument */
+            "    movl 12(%esi), %ecx\n" /* ecx (fastcall, thiscall) */
+            "    movl 16(%esi), %edx\n" /* edx (fastcall) */
+            "    call *8(%esi)\n"       /* fn */
+            "    movl 28(%esi), %ecx\n" /* ecx = result pointer */
+            "    movl %eax, (%ecx)\n"   /* *result = eax */
+            "    movl %esp, %eax\n"     /* eax = esp after the call ... */
+            "    subl %esi, %eax\n"     /* ... - esp before the pushes = popped - 8 */
+            "    addl $8, %eax\n"       /* = bytes the callee popped */
+            "    movl %esi, %esp\n"     /* drop the words, whoever popped */
+            "    popl %esi\n"           /* restore esi */
+            "    ret\n");
+}
 
 /* One call of an int(int a, int b) thunk of convention conv through call_popped2: its result,
  * and in *popped the bytes it popped. */

@@ -4,7 +4,8 @@
  *
  *   stress live N          N live C closures at once, each called through its bare pointer
  *                          (its own result), then all freed: stats back to zero live
- *   stress cycles N        N create/free cycles: resident memory (/proc/self/statm) and the
+ *   stress cycles N        N create/free cycles: resident memory (/proc/self/statm, on Windows
+ *                          the working set) and the
  *                          executable and data bytes stay flat after warm-up
  *   stress threads T SECS  T threads create, call and free closures for SECS seconds, each
  *                          checking every result (built with -fsanitize=thread in CI)
@@ -21,7 +22,12 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#include <psapi.h>
+#else
 #include <unistd.h>
+#endif
 
 #if CFFI_TEST_LUA
 #include <lauxlib.h>
@@ -51,12 +57,18 @@ static double now(void) {
 }
 
 static long resident_kib(void) {
+#ifdef _WIN32
+    PROCESS_MEMORY_COUNTERS counters;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &counters, sizeof counters)) return -1;
+    return (long)(counters.WorkingSetSize / 1024);
+#else
     FILE *f = fopen("/proc/self/statm", "r");
     if (!f) return -1;
     long size = 0, resident = 0;
     int got = fscanf(f, "%ld %ld", &size, &resident);
     fclose(f);
     return got == 2 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
+#endif
 }
 
 /* --------------------------------------------------------------------------------------------- */

@@ -11,7 +11,8 @@
  *     new signatures, new spellings of interned ones and large ones: only CFFI_OK or
  *     CFFI_ENOMEM, nothing leaked, and the interning table stays consistent (a later parse gives
  *     one shared object whose normal form re-parses to itself).
- * Each scenario runs in a forked child: an allocator can be chosen only before first use.
+ * Each scenario runs in a child process (forked; on Windows the program started again with the
+ * scenario's name): an allocator can be chosen only before first use.
  * Linked with --wrap for malloc, calloc, realloc and free (see alloc_wrap.h).
  */
 #define _GNU_SOURCE
@@ -19,8 +20,14 @@
 #include "cffi.h"
 #include "check.h"
 
+#include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <process.h>
+#else
 #include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 /* A second real convention of the target, besides C. */
 #if defined(__x86_64__)
@@ -28,10 +35,21 @@
 #else
 #define OTHER_CONV "stdcall"
 #endif
-#include <unistd.h>
 
 /* ---------------------------------------------------------------------------------------------
  * Scenarios in children. */
+#ifdef _WIN32
+static const char *program; /* argv[0]: a child is this program, told which scenario to run */
+
+static void run_child(const char *name, void (*scenario)(long), long arg) {
+    (void)scenario;
+    char arg_text[32];
+    snprintf(arg_text, sizeof arg_text, "%ld", arg);
+    fflush(NULL);
+    intptr_t status = _spawnl(_P_WAIT, program, program, "--scenario", name, arg_text, NULL);
+    CHECK_MSG(status == 0, "scenario %s(%ld): exit %ld", name, arg, (long)status);
+}
+#else
 static void run_child(const char *name, void (*scenario)(long), long arg) {
     fflush(NULL);
     pid_t pid = fork();
@@ -47,6 +65,7 @@ static void run_child(const char *name, void (*scenario)(long), long arg) {
               WIFEXITED(status) ? "exit" : "signal",
               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
+#endif
 
 static void add_handler(void *ctx, void *ret, void *const *args) {
     *(int *)ret = *(const int *)args[0] + *(const int *)args[1] + (int)(intptr_t)ctx;
@@ -324,7 +343,32 @@ static void scenario_sig_oom(long sticky) {
     printf("sig_parse: %ld failure points%s\n", total_steps, sticky ? " (sticky)" : "");
 }
 
-int main(void) {
+static const struct {
+    const char *name;
+    void (*run)(long);
+} scenarios[] = {
+    {"exec_fails_after", scenario_exec_fails_after},
+    {"exec_never", scenario_exec_never},
+    {"closure_oom", scenario_closure_oom},
+    {"sig_oom", scenario_sig_oom},
+};
+
+int main(int argc, char **argv) {
+    /* A child started to run one scenario (Windows): argv = program --scenario name arg. */
+    if (argc == 4 && strcmp(argv[1], "--scenario") == 0) {
+        for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+            if (strcmp(argv[2], scenarios[i].name) == 0) {
+                scenarios[i].run(strtol(argv[3], NULL, 10));
+                fflush(NULL);
+                return check_failed ? 1 : 0;
+            }
+        fprintf(stderr, "no scenario %s\n", argv[2]);
+        return 2;
+    }
+#ifdef _WIN32
+    program = argv[0];
+#endif
+    (void)argc;
     for (long blocks = 0; blocks <= 2; blocks++)
         run_child("exec_fails_after", scenario_exec_fails_after, blocks);
     run_child("exec_never", scenario_exec_never, 0);

@@ -16,7 +16,13 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
+#ifdef _WIN32
+#include <io.h>
+#define NULL_DEVICE "NUL"
+#else
 #include <unistd.h>
+#define NULL_DEVICE "/dev/null"
+#endif
 
 #include "cffi.h"
 #include "check.h"
@@ -224,7 +230,7 @@ static void test_out_of_memory(void) {
     int wrong = 0, from_lua_runs = 0;
     /* Quiet: the error paths report on stderr each time. */
     fflush(stderr);
-    int saved = dup(2), devnull = open("/dev/null", O_WRONLY);
+    int saved = dup(2), devnull = open(NULL_DEVICE, O_WRONLY);
     REQUIRE(saved >= 0 && devnull >= 0);
     dup2(devnull, 2);
     close(devnull);

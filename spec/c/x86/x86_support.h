@@ -88,26 +88,30 @@ static inline unsigned x87_depth(void) {
  * pushed (and ECX = EDX = arg), stores EAX in *result and returns the bytes fn popped off the
  * stack: 0 for a caller-pop function, 4 for a callee-pop one taking that word. Written in
  * assembly so the measurement does not depend on how a compiler tracks ESP. */
-int32_t x86_call_popped(void *fn, int32_t arg, int32_t *result);
-/* pushsection/popsection: GCC tracks the section it is in, and a file-scope asm that left it in
- * .text made it emit the following static variables there (read-only: a write faulted). */
-__asm__(".pushsection .text\n"
-        ".p2align 4\n"
-        "x86_call_popped:\n"
-        "    pushl %esi\n"            /* callee-saved: holds ESP before the call */
-        "    movl %esp, %esi\n"       /* esi+8 = fn, +12 = arg, +16 = result */
-        "    movl 12(%esi), %ecx\n"   /* ecx = arg (fastcall, thiscall) */
-        "    movl %ecx, %edx\n"       /* edx = arg (fastcall) */
-        "    pushl %ecx\n"            /* and on the stack (cdecl, stdcall) */
-        "    call *8(%esi)\n"         /* fn(arg) */
-        "    movl 16(%esi), %ecx\n"   /* ecx = result pointer */
-        "    movl %eax, (%ecx)\n"     /* *result = eax */
-        "    movl %esp, %eax\n"       /* eax = esp after the call ... */
-        "    subl %esi, %eax\n"       /* ... - esp before the push = popped - 4 */
-        "    addl $4, %eax\n"         /* = bytes the callee popped */
-        "    movl %esi, %esp\n"       /* drop the argument, whoever popped */
-        "    popl %esi\n"             /* restore esi */
-        "    ret\n"
-        ".popsection\n");
+/* A naked function: its body is the assembly alone (GCC keeps track of sections and of the
+ * object format's symbol names, which file-scope assembly would have to do by hand for ELF and
+ * PE alike). */
+#define NAKED_ARG __attribute__((unused)) /* read by the assembly, not by C */
+/* A function that is its assembly alone. no_stack_protector: GCC 12 puts the canary code of
+ * -fstack-protector-all into naked functions too, writing into the caller's frame. */
+#define X86_NAKED __attribute__((naked, noinline, no_stack_protector))
+static X86_NAKED __attribute__((unused)) int32_t x86_call_popped(void *fn NAKED_ARG,
+                                                                        int32_t arg NAKED_ARG,
+                                                                        int32_t *result NAKED_ARG) {
+    __asm__("    pushl %esi\n"            /* callee-saved: holds ESP before the call */
+            "    movl %esp, %esi\n"       /* esi+8 = fn, +12 = arg, +16 = result */
+            "    movl 12(%esi), %ecx\n"   /* ecx = arg (fastcall, thiscall) */
+            "    movl %ecx, %edx\n"       /* edx = arg (fastcall) */
+            "    pushl %ecx\n"            /* and on the stack (cdecl, stdcall) */
+            "    call *8(%esi)\n"         /* fn(arg) */
+            "    movl 16(%esi), %ecx\n"   /* ecx = result pointer */
+            "    movl %eax, (%ecx)\n"     /* *result = eax */
+            "    movl %esp, %eax\n"       /* eax = esp after the call ... */
+            "    subl %esi, %eax\n"       /* ... - esp before the push = popped - 4 */
+            "    addl $4, %eax\n"         /* = bytes the callee popped */
+            "    movl %esi, %esp\n"       /* drop the argument, whoever popped */
+            "    popl %esi\n"             /* restore esi */
+            "    ret\n");
+}
 
 #endif

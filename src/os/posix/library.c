@@ -42,3 +42,8 @@ int cffi_os_lib_sym(void *handle, const char *name, void **addr, char *err, size
 void cffi_os_lib_close(void *handle) {
     if (handle) dlclose(handle);
 }
+
+bool cffi_os_pin_module(const void *addr) {
+    (void)addr; /* the Lua module is linked with -z nodelete (cmake/lua.cmake) */
+    return true;
+}

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,7 +108,9 @@ static void *map_exec_near(int fd, size_t size, const void *near) {
     return mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
 }
 
-static _Thread_local char refusal[160]; /* why the last dual map failed on this thread */
+/* Why the last dual map failed, process-wide: one of the fixed texts below (a thread-local
+ * buffer could allocate on a thread's first use, on a path that reports running out of memory). */
+static const char *_Atomic refusal = "";
 
 const char *cffi_os_exec_refusal(void) { return refusal; }
 
@@ -120,7 +121,6 @@ int cffi_os_dual_map(size_t size, void **rx, void **rw) {
 int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
     *rx = NULL;
     *rw = NULL;
-    refusal[0] = '\0';
     if (size == 0 || size % cffi_os_page_size() != 0 || (size_t)(off_t)size != size ||
         (off_t)size < 0)
         return EINVAL;
@@ -150,9 +150,11 @@ int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
         saw_enomem |= err == ENOMEM;
     }
     err = saw_enomem ? ENOMEM : err;
-    snprintf(refusal, sizeof refusal,
-             "no memory file could be mapped both writable and executable (last error: %s)",
-             strerror(err));
+    refusal = err == ENOMEM ? "no address space or memory left for a memory file's two views"
+              : err == EPERM || err == EACCES
+                  ? "the system refused to map a memory file executable (a noexec mount, or a "
+                    "security policy)"
+                  : "no memory file could be mapped both writable and executable";
     return err;
 }
 

@@ -6,6 +6,13 @@
  */
 #include "os/os.h"
 
+int cffi_os_unwind_block_add(void *rx, void *rw, size_t size) {
+    (void)rx, (void)rw, (void)size;
+    return 0;
+}
+
+void cffi_os_unwind_block_remove(void *rx) { (void)rx; }
+
 size_t cffi_os_unwind_data_size(const void *like) {
     (void)like;
     return 0;

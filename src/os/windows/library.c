@@ -4,13 +4,20 @@
  * forward slashes turned into backslashes (LoadLibrary does not accept "/" as a separator).
  * CFFI_OS_PROCESS searches every module loaded in the process, in load order, as dlsym's
  * RTLD_DEFAULT does on ELF systems.
+ *
+ * On x86-32, a name that is not exported as written is also looked up in its decorated forms, as
+ * toolchains export stdcall and fastcall functions when not told otherwise: `name@N` (mingw's
+ * stdcall), `_name@N` (MSVC's stdcall) and `@name@N` (fastcall), N the bytes of arguments.
+ * System DLLs export undecorated names; DLLs built by mingw without --kill-at do not.
  */
 #include "os/os.h"
 
 #include <errno.h>
 #include <psapi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The text of Windows error code `code` into err (English where the system has it). */
 static void describe_error(DWORD code, char *err, size_t errlen) {
@@ -51,6 +58,52 @@ int cffi_os_lib_open(const char *path, void **handle, char *err, size_t errlen) 
     return 0;
 }
 
+#if defined(__i386__)
+/* Whether export is name decorated: [_ or @] name @ digits. */
+static bool is_decorated(const char *export, const char *name) {
+    if (*export == '_' || *export == '@') export++;
+    size_t n = strlen(name);
+    if (strncmp(export, name, n) != 0 || export[n] != '@' || !export[n + 1]) return false;
+    for (const char *d = export + n + 1; *d; d++)
+        if (*d < '0' || *d > '9') return false;
+    return true;
+}
+
+/* The address of a decorated export of name in module, or NULL: a walk of its export table. */
+static void *find_decorated(HMODULE module, const char *name) {
+    const uint8_t *base = (const uint8_t *)module;
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE) return NULL;
+    const IMAGE_NT_HEADERS *nt = (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+    if (nt->Signature != IMAGE_NT_SIGNATURE) return NULL;
+    const IMAGE_DATA_DIRECTORY *dir =
+        &nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_EXPORT];
+    if (!dir->VirtualAddress || !dir->Size) return NULL;
+    const IMAGE_EXPORT_DIRECTORY *exports =
+        (const IMAGE_EXPORT_DIRECTORY *)(base + dir->VirtualAddress);
+    const DWORD *names = (const DWORD *)(base + exports->AddressOfNames);
+    for (DWORD i = 0; i < exports->NumberOfNames; i++) {
+        const char *export = (const char *)(base + names[i]);
+        /* GetProcAddress of the exact export also follows forwarders. */
+        if (is_decorated(export, name)) return (void *)(uintptr_t)GetProcAddress(module, export);
+    }
+    return NULL;
+}
+#endif
+
+/* name in module, as written or (x86-32) decorated. */
+static void *find_in_module(HMODULE module, const char *name) {
+    void *p = (void *)(uintptr_t)GetProcAddress(module, name);
+#if defined(__i386__)
+    if (!p) {
+        DWORD code = GetLastError();
+        p = find_decorated(module, name);
+        if (!p) SetLastError(code); /* the message names the plain lookup's failure */
+    }
+#endif
+    return p;
+}
+
 /* The first module of the process that exports name, in load order (the program first). */
 static void *find_in_process(const char *name) {
     HMODULE stack_modules[256], *modules = stack_modules;
@@ -66,7 +119,7 @@ static void *find_in_process(const char *name) {
     }
     void *found = NULL;
     for (size_t i = 0; i < bytes / sizeof *modules && !found; i++)
-        found = (void *)(uintptr_t)GetProcAddress(modules[i], name);
+        found = find_in_module(modules[i], name);
     if (modules != stack_modules) free(modules);
     return found;
 }
@@ -75,8 +128,7 @@ int cffi_os_lib_sym(void *handle, const char *name, void **addr, char *err, size
     *addr = NULL;
     if (errlen) err[0] = '\0';
     if (!name) return EINVAL;
-    void *p = handle == CFFI_OS_PROCESS ? find_in_process(name)
-                                        : (void *)(uintptr_t)GetProcAddress(handle, name);
+    void *p = handle == CFFI_OS_PROCESS ? find_in_process(name) : find_in_module(handle, name);
     if (!p) {
         if (handle != CFFI_OS_PROCESS) describe_error(GetLastError(), err, errlen);
         else if (errlen) snprintf(err, errlen, "no module loaded in the process exports it");
@@ -88,4 +140,11 @@ int cffi_os_lib_sym(void *handle, const char *name, void **addr, char *err, size
 
 void cffi_os_lib_close(void *handle) {
     if (handle) FreeLibrary(handle);
+}
+
+bool cffi_os_pin_module(const void *addr) {
+    HMODULE module;
+    return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                                  GET_MODULE_HANDLE_EX_FLAG_PIN,
+                              (LPCWSTR)addr, &module) != 0;
 }

@@ -13,21 +13,23 @@
  *     memory" (CFFI_ENOEXEC) when the first closure or thunk is made.
  *
  * Every block is followed by one extra page, readable through the execute view, holding the
- * unwind data the OS needs for code in the block (unwind.c); callers never see it.
+ * unwind data the OS needs for code in the block (unwind.c, os.h: cffi_os_unwind_block_add);
+ * callers never see it.
  */
 #include "os/os.h"
-#include "os/windows/unwind.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #ifndef ERROR_DYNAMIC_CODE_BLOCKED
 #define ERROR_DYNAMIC_CODE_BLOCKED 1655L /* winerror.h of newer SDKs */
 #endif
 
-static _Thread_local char refusal[200]; /* why the last dual map failed on this thread */
+/* Why the last dual map failed, process-wide: one of the fixed texts below. Not thread-local:
+ * mingw's thread-local storage allocates on a thread's first use, which must not happen on a
+ * path that reports running out of memory. */
+static const char *_Atomic refusal = "";
 
 const char *cffi_os_exec_refusal(void) { return refusal; }
 
@@ -50,16 +52,20 @@ static uintptr_t allocation_granularity(void) {
     return info.dwAllocationGranularity ? info.dwAllocationGranularity : 65536;
 }
 
-/* The errno-style code and the refusal text for Windows error `code`. */
+/* The errno-style code for Windows error `code`, with its refusal text. */
 static int failure(DWORD code, const char *what) {
     if (code == ERROR_DYNAMIC_CODE_BLOCKED) {
-        snprintf(refusal, sizeof refusal,
-                 "the process forbids executable memory it did not load from an image (Arbitrary "
-                 "Code Guard, ERROR_DYNAMIC_CODE_BLOCKED)");
+        refusal = "the process forbids executable memory it did not load from an image (Arbitrary "
+                  "Code Guard, ERROR_DYNAMIC_CODE_BLOCKED)";
         return EPERM;
     }
-    snprintf(refusal, sizeof refusal, "%s failed (Windows error %lu)", what, (unsigned long)code);
-    return code == ERROR_NOT_ENOUGH_MEMORY || code == ERROR_COMMITMENT_LIMIT ? ENOMEM : EACCES;
+    if (code == ERROR_NOT_ENOUGH_MEMORY || code == ERROR_COMMITMENT_LIMIT ||
+        code == ERROR_OUTOFMEMORY) {
+        refusal = "not enough memory or commit charge for a section";
+        return ENOMEM;
+    }
+    refusal = what;
+    return EACCES;
 }
 
 /* The read-execute view, within 1 GiB of near when one of a few hinted addresses around it is
@@ -87,14 +93,13 @@ int cffi_os_dual_map(size_t size, void **rx, void **rw) {
 int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
     *rx = NULL;
     *rw = NULL;
-    refusal[0] = '\0';
     size_t page = cffi_os_page_size();
     if (size == 0 || size % page != 0 || size > SIZE_MAX / 2) return EINVAL;
     size_t total = size + page; /* the unwind page after the block */
     HANDLE section = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL,
                                         PAGE_EXECUTE_READWRITE | SEC_COMMIT,
                                         (DWORD)((uint64_t)total >> 32), (DWORD)total, NULL);
-    if (!section) return failure(GetLastError(), "CreateFileMapping");
+    if (!section) return failure(GetLastError(), "CreateFileMapping refused a pagefile-backed section");
     void *write_view = MapViewOfFile(section, FILE_MAP_WRITE, 0, 0, total);
     DWORD code = GetLastError();
     void *exec_view = write_view ? map_exec_near(section, total, near) : NULL;
@@ -102,14 +107,7 @@ int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
     CloseHandle(section); /* the views keep the section alive */
     if (!exec_view) {
         if (write_view) UnmapViewOfFile(write_view);
-        return failure(code, "MapViewOfFile");
-    }
-    int err = cffi_os_unwind_block_add(exec_view, write_view, size, page);
-    if (err) {
-        UnmapViewOfFile(exec_view);
-        UnmapViewOfFile(write_view);
-        snprintf(refusal, sizeof refusal, "registering the block's unwind table failed");
-        return err;
+        return failure(code, "MapViewOfFile refused a view of the section");
     }
     *rx = exec_view;
     *rw = write_view;
@@ -119,10 +117,7 @@ int cffi_os_dual_map_near(size_t size, const void *near, void **rx, void **rw) {
 int cffi_os_dual_unmap(void *rx, void *rw, size_t size) {
     (void)size; /* a view is unmapped whole, by its base address */
     int err = 0;
-    if (rx) {
-        cffi_os_unwind_block_remove(rx);
-        if (!UnmapViewOfFile(rx)) err = EINVAL;
-    }
+    if (rx && !UnmapViewOfFile(rx)) err = EINVAL;
     if (rw && !UnmapViewOfFile(rw) && err == 0) err = EINVAL;
     return err;
 }

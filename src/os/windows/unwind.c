@@ -23,7 +23,6 @@
  * and everything here does nothing.
  */
 #include "os/os.h"
-#include "os/windows/unwind.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -71,18 +70,17 @@ static PRUNTIME_FUNCTION CALLBACK lookup(DWORD64 pc, PVOID context) {
     return &b->leaf;
 }
 
-int cffi_os_unwind_block_add(void *rx, void *rw, size_t size, size_t page) {
+int cffi_os_unwind_block_add(void *rx, void *rw, size_t size) {
     unwind_block *b = calloc(1, sizeof *b);
     if (!b) return ENOMEM;
     b->rx = (uintptr_t)rx;
-    b->page_rw = (uint8_t *)rw + size;
+    b->page_rw = (uint8_t *)rw + size; /* memory.c maps one page more than asked for */
     b->size = size;
     /* The leaf UNWIND_INFO: version 1, no prologue, no codes, no frame register. */
     static const uint8_t leaf_info[UNWIND_HEADER] = {UNWIND_VERSION, 0, 0, 0};
     memcpy(b->page_rw, leaf_info, sizeof leaf_info);
     b->leaf = (RUNTIME_FUNCTION){.BeginAddress = 0, .EndAddress = (DWORD)size,
                                  .UnwindData = (DWORD)size};
-    (void)page;
     if (!RtlInstallFunctionTableCallback(b->rx | 3, b->rx, (DWORD)size, lookup, b, NULL)) {
         free(b);
         return EINVAL;
@@ -170,8 +168,8 @@ int cffi_os_unwind_describe(void *rx, size_t size, const void *like, void *data_
 
 #else /* 32-bit Windows: no unwind tables */
 
-int cffi_os_unwind_block_add(void *rx, void *rw, size_t size, size_t page) {
-    (void)rx, (void)rw, (void)size, (void)page;
+int cffi_os_unwind_block_add(void *rx, void *rw, size_t size) {
+    (void)rx, (void)rw, (void)size;
     return 0;
 }
 
