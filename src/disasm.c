@@ -1,7 +1,11 @@
 /*
  * disasm.c - cffi_disasm: a readable listing of a thunk or any code, for people debugging hooks.
  */
-#include "reloc/reloc.h"
+#if defined(CFFI_HAVE_CAPSTONE)
+#include "reloc/reloc.h" /* cffi_reloc_describe: the target's relocator, with Capstone */
+#else
+#include "internal.h"
+#endif
 
 #include <inttypes.h>
 #include <stdio.h>

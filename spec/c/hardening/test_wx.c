@@ -214,7 +214,11 @@ static void check_scanner(void) {
                    -1, 0);
     if (p == MAP_FAILED) return;
     fprintf(stderr, "(the next line is expected: the scanner's self-check)\n");
-    CHECK(RUNNING_ON_VALGRIND || count_wx() >= 1);
+    wx_scan scan = {.probe = p};
+    scan_maps(&scan);
+    CHECK_MSG(RUNNING_ON_VALGRIND || scan.wx >= 1,
+              "a PROT_WRITE|PROT_EXEC mapping at %p is not seen (its perms: '%s')", p,
+              scan.probe_perms);
     munmap(p, page);
 }
 

@@ -1,0 +1,32 @@
+# aarch64-linux-gnu.cmake - build cffi for AArch64 Linux (Debian arm64) on an x86-64 Debian host
+# with the cross compiler, and run its tests under qemu-aarch64.
+#
+#   cmake -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
+#
+# Debian packages: gcc-aarch64-linux-gnu (with the arm64 C library under /usr/aarch64-linux-gnu),
+# qemu-user. Lua 5.4, its interpreter and the C modules busted loads come from Debian's arm64
+# packages, unpacked into a cached sysroot (cmake/sysroot.cmake) on first configure.
+#
+# Everything is compiled with -mbranch-protection=standard: C functions get BTI landing pads and
+# sign their return addresses (PAC), so the tests show that stubs and thunks work with both.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_LIBRARY_ARCHITECTURE aarch64-linux-gnu)
+
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_ASM_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_C_FLAGS_INIT "-mbranch-protection=standard")
+set(CMAKE_ASM_FLAGS_INIT "-mbranch-protection=standard")
+
+include(${CMAKE_CURRENT_LIST_DIR}/sysroot.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/emulator.cmake)
+
+cffi_debian_sysroot(ARCH arm64 MULTIARCH aarch64-linux-gnu PACKAGES
+  liblua5.4-dev liblua5.4-0 lua5.4 libreadline8 libtinfo6
+  lua-system lua-term lua-filesystem)
+
+# The arm64 dynamic loader and C library are the cross toolchain's (/usr/aarch64-linux-gnu); the
+# sysroot's libraries are found through LD_LIBRARY_PATH, as for i386.
+cffi_target_emulator(NAME aarch64 COMMAND qemu-aarch64 -L /usr/aarch64-linux-gnu)
+
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES CFFI_SYSROOT)
