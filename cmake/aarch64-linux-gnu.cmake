@@ -18,6 +18,9 @@ set(CMAKE_ASM_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_C_FLAGS_INIT "-mbranch-protection=standard")
 set(CMAKE_ASM_FLAGS_INIT "-mbranch-protection=standard")
 
+# clang, where the tests build with it too (spec/c/random.cmake), compiles for the same target.
+set(CFFI_CLANG_TARGET --target=aarch64-linux-gnu)
+
 include(${CMAKE_CURRENT_LIST_DIR}/sysroot.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/emulator.cmake)
 

@@ -18,7 +18,7 @@ if(NOT CFFI_LUA54)
                       "configure with -DCFFI_BUILD_TESTS=OFF")
 endif()
 
-if(CFFI_ARCH STREQUAL "x86_64" OR CFFI_ARCH STREQUAL "x86")
+if(CFFI_ARCH STREQUAL "x86_64" OR CFFI_ARCH STREQUAL "x86" OR CFFI_ARCH STREQUAL "aarch64")
   set(_rand_arch ${CFFI_ARCH})
 else()
   set(_rand_arch "")
@@ -43,7 +43,9 @@ set(_rand_gen ${CMAKE_CURRENT_SOURCE_DIR}/random/gen.lua)
 # type's, then -O2 whatever the build type (callers and callees optimised by a second compiler;
 # clang's optimised callees rely on narrow arguments being widened by the caller), the warnings,
 # the sanitizers.
-separate_arguments(_rand_clang_flags UNIX_COMMAND "${CMAKE_C_FLAGS}")
+# A cross toolchain file names clang's target (CFFI_CLANG_TARGET, e.g. --target=aarch64-linux-gnu);
+# clang finds the cross GCC's headers and libraries itself.
+separate_arguments(_rand_clang_flags UNIX_COMMAND "${CFFI_CLANG_TARGET} ${CMAKE_C_FLAGS}")
 if(CMAKE_BUILD_TYPE)
   string(TOUPPER "${CMAKE_BUILD_TYPE}" _rand_bt)
   separate_arguments(_rand_bt_flags UNIX_COMMAND "${CMAKE_C_FLAGS_${_rand_bt}}")

@@ -85,6 +85,33 @@ static int open_memory_file(int idx, size_t size) {
     return fd;
 }
 
+/* The execute view's protection. On AArch64, PROT_BTI marks the pages as guarded: an indirect
+ * branch into them must land on a landing pad (every thunk and stub starts with `bti c`), as the
+ * program's own code is when it was built with branch protection. A kernel (or CPU) without BTI
+ * refuses the flag with EINVAL; then the view is mapped without it, and that answer is kept. */
+#if defined(__aarch64__)
+#ifndef PROT_BTI
+#define PROT_BTI 0x10 /* <asm/mman.h> on arm64 */
+#endif
+static atomic_bool bti_refused;
+static int exec_prot(void) {
+    return PROT_READ | PROT_EXEC | (atomic_load(&bti_refused) ? 0 : PROT_BTI);
+}
+/* mmap for the execute view, dropping PROT_BTI for good if the system refuses it. */
+static void *mmap_exec(void *hint, size_t size, int fd) {
+    void *v = mmap(hint, size, exec_prot(), MAP_SHARED, fd, 0);
+    if (v == MAP_FAILED && errno == EINVAL && !atomic_load(&bti_refused)) {
+        atomic_store(&bti_refused, true);
+        v = mmap(hint, size, exec_prot(), MAP_SHARED, fd, 0);
+    }
+    return v;
+}
+#else
+static void *mmap_exec(void *hint, size_t size, int fd) {
+    return mmap(hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+}
+#endif
+
 /* The read-execute view of fd, within NEAR_REACH of near when the kernel grants one of a few
  * hinted addresses around it (below first: above a program's text lies its heap), else anywhere.
  * Code there can reach code near `near` with 32-bit relative branches, which are cheaper for
@@ -98,14 +125,14 @@ static void *map_exec_near(int fd, size_t size, const void *near) {
         uintptr_t step = NEAR_STEP * (uintptr_t)(i / 2 + 1);
         uintptr_t hint = i % 2 == 0 ? n - step : n + step;
         if ((i % 2 == 0 && n < step) || (i % 2 == 1 && hint < n)) continue;
-        void *v = mmap((void *)hint, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+        void *v = mmap_exec((void *)hint, size, fd);
         if (v == MAP_FAILED) return v;
         uintptr_t a = (uintptr_t)v, d = a > (uintptr_t)near ? a - (uintptr_t)near
                                                              : (uintptr_t)near - a;
         if (d < NEAR_REACH) return v;
         munmap(v, size);
     }
-    return mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    return mmap_exec(NULL, size, fd);
 }
 
 /* Why the last dual map failed, process-wide: one of the fixed texts below (a thread-local
