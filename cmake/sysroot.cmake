@@ -61,3 +61,41 @@ function(cffi_debian_sysroot)
     set(CFFI_TARGET_LUA_CPATH "${root}/usr/lib/${arg_MULTIARCH}/lua/5.4/?.so" PARENT_SCOPE)
   endif()
 endfunction()
+
+# cffi_debian_cross_gcc(TRIPLE <triple> VERSION <gcc major> LIBARCH <debian arch of the target>)
+#
+# Debian's cross compilers (gcc-<v>-<triple>) conflict with gcc-multilib, which the i386 build
+# needs, so they are not installed: their packages are unpacked into a cache next to the
+# sysroots (${XDG_CACHE_HOME:-~/.cache}/cffi/cross-gcc-<triple>-<hash>) and run from there. The
+# unpacked compiler finds binutils and the C library of the target (binutils-<triple> and
+# libc6-dev-<arch>-cross, which conflict with nothing and scripts/deps.sh installs) through a
+# link to /usr/<triple>. Leaves CFFI_CROSS_GCC (cache): the compiler's path.
+function(cffi_debian_cross_gcc)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "TRIPLE;VERSION;LIBARCH" "")
+  set(script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../scripts/debian-sysroot.sh")
+  set(packages gcc-${arg_VERSION}-${arg_TRIPLE} cpp-${arg_VERSION}-${arg_TRIPLE}
+      gcc-${arg_VERSION}-${arg_TRIPLE}-base libgcc-${arg_VERSION}-dev-${arg_LIBARCH}-cross)
+  file(SHA256 "${script}" script_hash)
+  string(SHA256 key "${arg_TRIPLE};${packages};${script_hash}")
+  string(SUBSTRING "${key}" 0 16 key)
+  if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
+    set(cache "$ENV{XDG_CACHE_HOME}")
+  else()
+    set(cache "$ENV{HOME}/.cache")
+  endif()
+  set(root "${cache}/cffi/cross-gcc-${arg_TRIPLE}-${key}")
+  set(gcc "${root}/usr/bin/${arg_TRIPLE}-gcc-${arg_VERSION}")
+  if(NOT EXISTS "${gcc}")
+    execute_process(COMMAND bash "${script}" amd64 "${root}" ${packages} RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR "cffi: unpacking the ${arg_TRIPLE} cross compiler failed (${rc})")
+    endif()
+  endif()
+  if(NOT EXISTS "/usr/${arg_TRIPLE}/bin/as")
+    message(FATAL_ERROR "cffi: /usr/${arg_TRIPLE} has no binutils or C library (Debian: "
+                        "binutils-${arg_TRIPLE} libc6-dev-${arg_LIBARCH}-cross, or run "
+                        "scripts/deps.sh test)")
+  endif()
+  file(CREATE_LINK "/usr/${arg_TRIPLE}" "${root}/usr/${arg_TRIPLE}" SYMBOLIC)
+  set(CFFI_CROSS_GCC "${gcc}" CACHE FILEPATH "The unpacked ${arg_TRIPLE} cross compiler")
+endfunction()

@@ -15,9 +15,10 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # exception test), wine64 to run the x86-64 tests; Lua and Capstone are built from Debian's
   # sources (scripts/mingw-deps.sh), which needs apt's deb-src access only.
   packages+=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 gcc-mingw-w64-i686 wine64)
-  # The AArch64 build (scripts/test.d/40-aarch64.sh): the cross compiler and its C library; its
-  # Lua comes from a sysroot, and its programs run under qemu-aarch64 where this is not arm64.
-  packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+  # The AArch64 build (scripts/test.d/40-aarch64.sh): binutils and the C library of the target
+  # (its compiler is unpacked into a cache: Debian's cross compilers conflict with gcc-multilib);
+  # its Lua comes from a sysroot, and its programs run under qemu-aarch64 where this is not arm64.
+  packages+=(binutils-aarch64-linux-gnu libc6-dev-arm64-cross)
   [ "$(dpkg --print-architecture)" = arm64 ] || packages+=(qemu-user)
 fi
 if [ "$what" = bench ]; then

@@ -12,7 +12,8 @@ describe("cb:disasm()", function()
       return
     end
     assert.is_string(text)
-    assert.matches("jmp", text)
+    -- the thunk ends in its jump to the entry stub: jmp on x86, br on AArch64
+    assert.is_truthy(text:match("jmp") or text:match("\nbr ") or text:match(": br "), text)
     local first = text:match("^(0x%x+):")
     assert.is_not_nil(first)
     assert.equal(cb:addr(), tonumber(first:sub(3), 16))

@@ -369,13 +369,22 @@ static void forget_translations(const void *code, size_t len) {
 #endif
 }
 
+/* The gate as one machine word: two bytes on x86 (a short jmp), one instruction on AArch64. */
+#if CFFI_RELOC_GATE_LEN == 2
+typedef uint16_t gate_word;
+#elif CFFI_RELOC_GATE_LEN == 4
+typedef uint32_t gate_word;
+#else
+#error "barefn.c: a gate is one 2- or 4-byte store"
+#endif
+
 /* Set a thunk's gate: one naturally aligned store, so that instruction fetch on another thread
- * sees the old two bytes or the new ones, never one of each. */
+ * sees the old bytes or the new ones, never a mix. */
 static void gate_set(cffi_barefn *b, const uint8_t bytes[CFFI_RELOC_GATE_LEN]) {
-    uint16_t v;
-    _Static_assert(sizeof v == CFFI_RELOC_GATE_LEN, "the gate is one 16-bit store");
+    gate_word v;
+    _Static_assert(sizeof v == CFFI_RELOC_GATE_LEN, "the gate is one store");
     memcpy(&v, bytes, sizeof v);
-    __atomic_store_n((uint16_t *)(void *)b->gate_rw, v, __ATOMIC_RELEASE);
+    __atomic_store_n((gate_word *)(void *)b->gate_rw, v, __ATOMIC_RELEASE);
     uint8_t *gate = (uint8_t *)b->code + CFFI_RELOC_GATE_AT;
     cffi_jit_block_flush(gate, CFFI_RELOC_GATE_LEN);
     forget_translations(gate, CFFI_RELOC_GATE_LEN);

@@ -31,6 +31,16 @@ endif()
 if(CFFI_ARCH STREQUAL "x86")
   set(_bf_matrix_tests barefn_x86)
   set(_bf_single_tests barefn_place)
+elseif(CFFI_ARCH STREQUAL "aarch64")
+  # No AddressSanitizer in the emulated run's variants that matter here; the PIE and CET flags
+  # are x86's. The AArch64 build already compiles everything with -mbranch-protection=standard.
+  set(_bf_variants
+    "O0|-O0|-"
+    "O2|-O2|-"
+    "O3ssp|-O3:-fstack-protector-all:-fstack-clash-protection|-"
+    "Os|-Os|-")
+  set(_bf_matrix_tests barefn_a64)
+  set(_bf_single_tests barefn_place)
 else()
   set(_bf_matrix_tests barefn_shapes barefn_prologue)
   set(_bf_single_tests barefn_many barefn_place)
@@ -45,16 +55,17 @@ set(_bf_includes -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/src/arch/${
 # The second compiler links on its own (its sanitizer runtime is not the project compiler's), so
 # it is skipped when the library itself is built with sanitizers.
 # A cross build is covered when this machine runs its programs: the i386 build (clang -m32, with
-# the toolchain file's flags and the sysroot's libraries found through an rpath).
+# the toolchain file's flags and the sysroot's libraries found through an rpath), and a toolchain
+# that names clang's target (CFFI_CLANG_TARGET: the AArch64 build, run under its emulator).
 set(_bf_clang "")
 if(CFFI_BAREFN_CLANG AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang" AND NOT CFFI_SANITIZE
-   AND NOT WIN32 AND (NOT CMAKE_CROSSCOMPILING OR CFFI_ARCH STREQUAL "x86"))
+   AND NOT WIN32 AND (NOT CMAKE_CROSSCOMPILING OR CFFI_ARCH STREQUAL "x86" OR CFFI_CLANG_TARGET))
   find_program(CFFI_CLANG NAMES clang clang-16 clang-15 clang-14)
   if(CFFI_CLANG)
     set(_bf_clang ${CFFI_CLANG})
   endif()
 endif()
-separate_arguments(_bf_clang_base UNIX_COMMAND "${CMAKE_C_FLAGS}")
+separate_arguments(_bf_clang_base UNIX_COMMAND "${CFFI_CLANG_TARGET} ${CMAKE_C_FLAGS}")
 set(_bf_clang_rpath "")
 foreach(lib ${CAPSTONE_LINK_LIBRARIES})
   get_filename_component(libdir ${lib} DIRECTORY)
