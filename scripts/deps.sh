@@ -18,7 +18,9 @@ if [ "$what" = test ] || [ "$what" = bench ]; then
   # The AArch64 build (scripts/test.d/40-aarch64.sh): binutils and the C library of the target
   # (its compiler is unpacked into a cache: Debian's cross compilers conflict with gcc-multilib);
   # its Lua comes from a sysroot, and its programs run under qemu-aarch64 where this is not arm64.
-  packages+=(binutils-aarch64-linux-gnu libc6-dev-arm64-cross)
+  packages+=(binutils-aarch64-linux-gnu libc6-dev-arm64-cross libgcc-s1-arm64-cross)
+  # The 32-bit ARM build (scripts/test.d/50-armhf.sh), the same way.
+  packages+=(binutils-arm-linux-gnueabihf libc6-dev-armhf-cross libgcc-s1-armhf-cross)
   [ "$(dpkg --print-architecture)" = arm64 ] || packages+=(qemu-user)
 fi
 if [ "$what" = bench ]; then

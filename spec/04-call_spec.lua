@@ -38,7 +38,7 @@ describe("calls", function()
     assert.equal(2.0, f(2.5))
     assert.equal(cffi.sym("floor"), f:addr())
     assert.equal("double(double)", f:signature())
-    assert.matches("^cffi%.function<double%(double%) %w+>: 0x%x+$", tostring(f))
+    assert.matches("^cffi%.function<double%(double%) [%w_]+>: 0x%x+$", tostring(f))
     assert.equal("function", cffi.type(f))
     -- a view of a callback calls the callback
     local cb = cffi.wrap(function(x) return x * 3 end, "double(double)")

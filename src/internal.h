@@ -70,6 +70,11 @@ struct cffi_abi {
     /* Optional: reject what this convention cannot carry (CFFI_EUNSUPPORTED + message). */
     cffi_status (*check)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
                          char *errbuf, size_t errlen);
+    /* Optional: place every argument itself, for rules the facts above cannot say (32-bit ARM:
+     * 64-bit values in even register pairs, floating back-filling). Fills plan->args[0..n),
+     * plan->stack_bytes and plan->ret_offset; the loop does the rest. */
+    void (*place)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
+                  cffi_plan *plan);
     /* Optional: finish the plan (stub_word, special return handling). */
     void (*finish)(const cffi_abi *abi, cffi_plan *plan);
     const void *entry;      /* entry stub: jumped to by every thunk of this convention */

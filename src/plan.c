@@ -11,21 +11,10 @@ static bool is_floating(cffi_type t) { return t == CFFI_T_FLOAT || t == CFFI_T_D
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
-                            cffi_plan **out, char *errbuf, size_t errlen) {
-    *out = NULL;
-    if (n > CFFI_MAX_PARAMS) {
-        cffi_errorf(errbuf, errlen, "%zu parameters, at most %d are supported", n,
-                    CFFI_MAX_PARAMS);
-        return CFFI_ETOOMANY;
-    }
-    if (abi->check) {
-        cffi_status s = abi->check(abi, ret, params, n, errbuf, errlen);
-        if (s != CFFI_OK) return s;
-    }
-    cffi_plan *plan = calloc(1, sizeof *plan + n * sizeof plan->args[0]);
-    if (!plan) return CFFI_ENOMEM;
-
+/* The placement every convention but a few follows, from the abi's facts: fills
+ * plan->args[0..n) and returns the bytes of stack arguments. */
+static size_t place_by_facts(const cffi_abi *abi, const cffi_type *params, size_t n,
+                             cffi_plan *plan) {
     size_t gpr_used = 0, fpr_used = 0, stack = 0;
     for (size_t i = 0; i < n; i++) {
         cffi_type t = params[i];
@@ -64,6 +53,33 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         loc->width = width > 4 ? 8 : 4;
         stack += round_up(size, abi->stack_slot);
     }
+    return stack;
+}
+
+cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
+                            cffi_plan **out, char *errbuf, size_t errlen) {
+    *out = NULL;
+    if (n > CFFI_MAX_PARAMS) {
+        cffi_errorf(errbuf, errlen, "%zu parameters, at most %d are supported", n,
+                    CFFI_MAX_PARAMS);
+        return CFFI_ETOOMANY;
+    }
+    if (abi->check) {
+        cffi_status s = abi->check(abi, ret, params, n, errbuf, errlen);
+        if (s != CFFI_OK) return s;
+    }
+    cffi_plan *plan = calloc(1, sizeof *plan + n * sizeof plan->args[0]);
+    if (!plan) return CFFI_ENOMEM;
+
+    plan->ret_type = (uint8_t)ret;
+    size_t stack;
+    if (abi->place) {
+        abi->place(abi, ret, params, n, plan);
+        stack = plan->stack_bytes;
+    } else {
+        stack = place_by_facts(abi, params, n, plan);
+        plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
+    }
     if (stack > CFFI_CALL_STACK_BYTES) { /* only a type wider than 8 bytes could get here */
         cffi_errorf(errbuf, errlen, "%zu bytes of stack arguments, at most %d are supported",
                     stack, CFFI_CALL_STACK_BYTES);
@@ -73,8 +89,6 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
     plan->nparams = (uint8_t)n;
     plan->stack_bytes = (uint32_t)stack;
     plan->callee_pop = abi->callee_pops ? (uint32_t)stack : 0;
-    plan->ret_type = (uint8_t)ret;
-    plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
     if (abi->finish) abi->finish(abi, plan);
     *out = plan;
     return CFFI_OK;

@@ -13,7 +13,7 @@
  * ones at the end are recognised in the text so that they fail as conventions, not as types. */
 static const char *const known_conventions[] = {
     "c", "cdecl", "stdcall", "fastcall", "thiscall", "sysv64", "win64", "system", "efiapi",
-    "aapcs", "aapcs64",
+    "aapcs", "aapcs64", "aapcs_vfp",
 };
 static const char *const microsoft_only_conventions[] = {
     "vectorcall", "regcall", "pascal", "clrcall",

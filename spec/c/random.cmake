@@ -18,7 +18,7 @@ if(NOT CFFI_LUA54)
                       "configure with -DCFFI_BUILD_TESTS=OFF")
 endif()
 
-if(CFFI_ARCH STREQUAL "x86_64" OR CFFI_ARCH STREQUAL "x86" OR CFFI_ARCH STREQUAL "aarch64")
+if(CFFI_ARCH MATCHES "^(x86_64|x86|aarch64|arm)$")
   set(_rand_arch ${CFFI_ARCH})
 else()
   set(_rand_arch "")
@@ -73,9 +73,27 @@ if(_rand_arch)
     add_executable(${exe} ${src})
     target_link_libraries(${exe} PRIVATE cffi_static)
     target_compile_options(${exe} PRIVATE ${CFFI_WARNINGS})
+    if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+      # GCC's identical code folding merges callers whose bodies match but whose function
+      # pointers differ only in pcs("aapcs") vs pcs("aapcs-vfp") (GCC 12, ARM): the compiled
+      # reference would then call with the wrong convention.
+      target_compile_options(${exe} PRIVATE -fno-ipa-icf)
+    endif()
     add_test(NAME c.random.gcc.seed${seed} COMMAND ${exe})
     set_tests_properties(c.random.gcc.seed${seed} PROPERTIES LABELS "c;random" TIMEOUT 120)
     cffi_mdwe_twin(c.random.gcc.seed${seed} $<TARGET_FILE:${exe}>)
+
+    # 32-bit ARM: the same program in ARM state too (the build's default is Thumb-2), so that
+    # thunks are called, and compiled functions called, from and in both instruction sets.
+    if(CFFI_ARCH STREQUAL "arm")
+      set(exe random_gcc_arm_state_seed${seed})
+      add_executable(${exe} ${src})
+      target_link_libraries(${exe} PRIVATE cffi_static)
+      target_compile_options(${exe} PRIVATE ${CFFI_WARNINGS} -marm -fno-ipa-icf)
+      add_test(NAME c.random.gcc.arm_state.seed${seed} COMMAND ${exe})
+      set_tests_properties(c.random.gcc.arm_state.seed${seed} PROPERTIES
+        LABELS "c;random" TIMEOUT 120)
+    endif()
 
     if(_rand_clang)
       set(obj ${_rand_dir}/random_clang_seed${seed}.o)

@@ -8,10 +8,10 @@
 --              result; the caller checks the returned value. The same caller first calls the
 --              compiled function, which gives the reference stack-pointer movement.
 --
--- Usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64] [--out file.c]
+-- Usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] [--out file.c]
 -- The same seed, count and arch always give the same program.
 
-local USAGE = "usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64] [--out file.c]"
+local USAGE = "usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] [--out file.c]"
 
 local opts = { count = 200, arch = "x86_64" }
 do
@@ -61,6 +61,17 @@ local TARGETS = {
       { name = "C", attr = "", weight = 1 },
     },
   },
+  arm = {
+    word = 32, long = 32,
+    conventions = {
+      -- armhf's C is AAPCS-VFP; the base standard passes floating values in core registers.
+      { name = "C", attr = "", weight = 4 },
+      { name = "aapcs_vfp", attr = '__attribute__((pcs("aapcs-vfp")))', weight = 3 },
+      { name = "aapcs", attr = '__attribute__((pcs("aapcs")))', weight = 6 },
+      { name = "cdecl", attr = "", weight = 1 },
+      { name = "stdcall", attr = "", weight = 1 },
+    },
+  },
   aarch64 = {
     word = 64, long = 64,
     conventions = {
@@ -76,7 +87,7 @@ local TARGETS = {
 }
 local target = TARGETS[opts.arch]
 if not target then
-  io.stderr:write("gen.lua: unknown --arch '", opts.arch, "' (x86_64, x86 or aarch64)\n"); os.exit(2)
+  io.stderr:write("gen.lua: unknown --arch '", opts.arch, "' (x86_64, x86, aarch64 or arm)\n"); os.exit(2)
 end
 
 -- Scalar types: spelling (the same in C and in the signature text), kind, width in bits.
@@ -386,7 +397,7 @@ emit([[
 #define RT_READ_SP(v) __asm__ volatile("mov %%rsp, %0" : "=r"(v) : : "memory")
 #elif defined(__i386__)
 #define RT_READ_SP(v) __asm__ volatile("mov %%esp, %0" : "=r"(v) : : "memory")
-#elif defined(__aarch64__)
+#elif defined(__aarch64__) || defined(__arm__)
 #define RT_READ_SP(v) __asm__ volatile("mov %0, sp" : "=r"(v) : : "memory")
 #else
 #error "random signature test: stack pointer read not written for this target"
