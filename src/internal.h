@@ -59,6 +59,9 @@ struct cffi_abi {
     uint8_t shared_slots;   /* 1: argument n uses register slot n of either class (win64) */
     uint8_t stack_slot;     /* stack slot size; each stack argument takes a multiple of it */
     uint8_t callee_pops;    /* 1: the callee removes its stack arguments */
+    uint8_t stack_natural;  /* 1: stack arguments are packed by their natural size and alignment,
+                               not whole stack_slot slots (Apple arm64); the area still ends on a
+                               stack_slot boundary */
     uint8_t wide_uses_gprs; /* 1: an integer argument wider than gpr_max_size goes on the stack
                                yet uses up size / reg_size GPRs (GCC's i386 fastcall/thiscall) */
     uint16_t gpr_offset;    /* register frame offset of the first integer argument register */

@@ -46,14 +46,22 @@ static size_t place_by_facts(const cffi_abi *abi, const cffi_type *params, size_
         } else if (abi->wide_uses_gprs && size > abi->gpr_max_size) {
             gpr_used += size / abi->reg_size; /* stays on the stack, but later ones may not use them */
         }
-        /* Stack: each argument takes whole slots, in order, right after the previous one. */
         loc->on_stack = 1;
+        if (abi->stack_natural) {
+            /* Packed at its own alignment. cffi_call's store of 4 or 8 bytes may run into the
+             * next argument's bytes; that argument's own store, which comes later, replaces
+             * them. */
+            loc->offset = (uint16_t)round_up(stack, size);
+            stack = loc->offset + size;
+            continue;
+        }
+        /* Stack: each argument takes whole slots, in order, right after the previous one. */
         loc->offset = (uint16_t)stack;
         width = round_up(size, abi->stack_slot);
         loc->width = width > 4 ? 8 : 4;
         stack += round_up(size, abi->stack_slot);
     }
-    return stack;
+    return round_up(stack, abi->stack_slot);
 }
 
 cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
@@ -80,9 +88,11 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         stack = place_by_facts(abi, params, n, plan);
         plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
     }
-    if (stack > CFFI_CALL_STACK_BYTES) { /* only a type wider than 8 bytes could get here */
-        cffi_errorf(errbuf, errlen, "%zu bytes of stack arguments, at most %d are supported",
-                    stack, CFFI_CALL_STACK_BYTES);
+    /* Naturally packed arguments' 4- or 8-byte stores may run up to 7 bytes past the area. */
+    size_t limit = CFFI_CALL_STACK_BYTES - (abi->stack_natural ? 8 : 0);
+    if (stack > limit) { /* only a type wider than 8 bytes could get here */
+        cffi_errorf(errbuf, errlen, "%zu bytes of stack arguments, at most %zu are supported",
+                    stack, limit);
         free(plan);
         return CFFI_EUNSUPPORTED;
     }

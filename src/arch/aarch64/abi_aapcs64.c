@@ -9,10 +9,11 @@
  * v0. The caller pops; sp stays 16-byte aligned. x8 carries the address of an indirect result,
  * which only aggregates need (not supported yet).
  *
- * Apple's arm64 variant (macOS, iOS) differs in two facts, not built or tested here: stack
- * arguments are packed by their natural size and alignment instead of 8-byte slots, and the
- * caller extends char and short arguments to 32 bits. The placement loop would need a "natural
- * stack packing" fact for the first; the second changes nothing for callers that widen anyway.
+ * Apple's arm64 variant (macOS, iOS) differs in two facts: stack arguments are packed by their
+ * natural size and alignment instead of 8-byte slots (stack_natural below), and the caller
+ * extends char and short arguments to 32 bits, which cffi_call does anyway (it widens every
+ * argument). Apple targets are not built or run here; the placement is checked on Linux
+ * (spec/c/aarch64/test_a64_apple_placement.c).
  */
 #include "internal.h"
 
@@ -27,6 +28,9 @@ CFFI_HIDDEN const cffi_abi cffi_a64_abi_aapcs64 = {
     .gpr_max_size = 8,
     .shared_slots = 0,
     .stack_slot = 8,
+#ifdef __APPLE__
+    .stack_natural = 1,
+#endif
     .callee_pops = 0,
     .gpr_offset = A64_FRAME_GPR,
     .fpr_offset = A64_FRAME_FPR,
