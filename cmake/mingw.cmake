@@ -16,6 +16,8 @@
 # Leaves CFFI_MINGW_DEPS (cache), and CFFI_TARGET_LUA / CFFI_TARGET_LUA_CPATH /
 # CFFI_TARGET_LUA_PATH for cmake/lua.cmake, which wraps that lua.exe for the busted specs.
 
+include(${CMAKE_CURRENT_LIST_DIR}/sysroot.cmake) # cffi_cache_dir
+
 macro(cffi_mingw_toolchain)
   cmake_parse_arguments(cffi_mingw "" "TRIPLE;PROCESSOR" "" ${ARGN})
   set(CMAKE_SYSTEM_NAME Windows)
@@ -35,16 +37,8 @@ macro(cffi_mingw_toolchain)
 
   set(_script "${CMAKE_CURRENT_LIST_DIR}/../scripts/mingw-deps.sh")
   if(NOT CFFI_MINGW_DEPS)
-    file(SHA256 "${_script}" _script_hash)
-    file(SHA256 "${CMAKE_CURRENT_LIST_DIR}/../spec/support/windows/system_core.c" _module_hash)
-    string(SHA256 _key "${cffi_mingw_TRIPLE};${_script_hash};${_module_hash}")
-    string(SUBSTRING "${_key}" 0 16 _key)
-    if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
-      set(_cache "$ENV{XDG_CACHE_HOME}")
-    else()
-      set(_cache "$ENV{HOME}/.cache")
-    endif()
-    set(CFFI_MINGW_DEPS "${_cache}/cffi/mingw-${cffi_mingw_TRIPLE}-${_key}")
+    cffi_cache_dir(CFFI_MINGW_DEPS mingw-${cffi_mingw_TRIPLE} ${cffi_mingw_TRIPLE} "${_script}"
+                   "${CMAKE_CURRENT_LIST_DIR}/../spec/support/windows/system_core.c")
   endif()
   set(CFFI_MINGW_DEPS "${CFFI_MINGW_DEPS}" CACHE PATH "Windows builds of Lua and Capstone")
   if(NOT CMAKE_IN_TRY_COMPILE)
