@@ -159,7 +159,8 @@ __attribute__((noinline)) void a64_note(int x) { a64_seen += x; }
 
 /* adrp + add, adr, a literal load, a call out and a branch inside: a64_seen gets
  * data[2] (adrp) + data[1] (adr) + 0x1234 (literal) + 1 (call), and a is offset by 1 on the
- * branch's way. The handler then gets (a + 1, b). */
+ * branch's way (a != 0), by 100 when b < 0 (tbz) and by 1000 when b >= 1000 (b.cond). The
+ * handler then gets (a', b). */
 int tpl_pcrel(int a, int b);
 __asm__(".text\n.p2align 4\n.globl tpl_pcrel\n.type tpl_pcrel, %function\ntpl_pcrel:\n\t"
         "hint 34\n\t"                          /* bti c */
@@ -180,9 +181,16 @@ __asm__(".text\n.p2align 4\n.globl tpl_pcrel\n.type tpl_pcrel, %function\ntpl_pc
         "mov w0, 1\n\t"
         "bl a64_note\n\t"                      /* a call out of the prologue */
         "ldp w0, w1, [sp, 16]\n\t"
-        "cbz w0, 4f\n\t"                       /* a branch inside the prologue */
+        "cbz w0, 4f\n\t"                       /* branches inside the prologue: cbz ... */
         "add w0, w0, 1\n"
         "4:\n\t"
+        "tbz w1, #31, 8f\n\t"                  /* ... tbz (b >= 0 skips) ... */
+        "add w0, w0, 100\n"
+        "8:\n\t"
+        "cmp w1, 1000\n\t"
+        "b.lt 9f\n\t"                          /* ... and b.cond (b < 1000 skips) */
+        "add w0, w0, 1000\n"
+        "9:\n\t"
         "ldp x29, x30, [sp], 32\n\t"
         "b 5f\n"                               /* over the literal, to the block */
         "3: .word 0x1234\n"
@@ -235,6 +243,8 @@ static void test_prologues(void) {
         CHECK_MSG(a64_seen == 7 + 6 + 0x1234 + 1, "a64_seen = %d", a64_seen);
         a64_seen = 0;
         CHECK(((int (*)(int, int))cffi_barefn_code(t))(0, 5) == 100005);
+        CHECK(((int (*)(int, int))cffi_barefn_code(t))(4, -5) == 100000 + 1050 - 5);
+        CHECK(((int (*)(int, int))cffi_barefn_code(t))(4, 2000) == 100000 + 10050 + 2000);
         cffi_barefn_free(t);
     }
     expect_refused(&d_escape, "cbz");
