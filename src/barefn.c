@@ -60,6 +60,7 @@ _Static_assert(offsetof(struct cffi_barefn, rec) == 0, "the record is the thunk'
  * body as runs in place), the prologue's cold paths. */
 typedef struct tpl_image {
     const void *src;        /* the template function it was made from */
+    size_t unwind_size;     /* bytes of unwind data a copy carries (os.h), known once per image */
     uint8_t *code;
     size_t len;
     size_t record_at;       /* offset of the record slot */
@@ -168,6 +169,7 @@ static cffi_status image_build(const void *code, const cffi_reloc_block *blk, bo
     st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
     if (st == CFFI_OK) {
         img->src = code;
+        img->unwind_size = cffi_os_unwind_data_size(code);
         /* The tail's offsets become the image's. */
         img->record_at = tail_off + tail.record_slot;
         img->fix = tail.fix;
@@ -276,10 +278,10 @@ static slot_plan plan_slot(const tpl_image *live, const tpl_image *dead) {
         p.live_at = slot_round(dead->len + CFFI_RELOC_HOP_LEN);
     }
     size_t end = p.live_at + live->len;
-    p.live_unwind_size = cffi_os_unwind_data_size(live->src);
+    p.live_unwind_size = live->unwind_size;
     p.live_unwind_at = (end + UNWIND_DATA_ALIGN - 1) & ~(size_t)(UNWIND_DATA_ALIGN - 1);
     end = p.live_unwind_at + p.live_unwind_size;
-    p.dead_unwind_size = dead ? cffi_os_unwind_data_size(dead->src) : 0;
+    p.dead_unwind_size = dead ? dead->unwind_size : 0;
     p.dead_unwind_at = end;
     p.size = p.dead_unwind_at + p.dead_unwind_size;
     return p;
