@@ -86,11 +86,65 @@ typedef enum cffi_type {
     CFFI_T_PTR,      /* any data or function pointer */
     CFFI_T_CSTR,     /* const char * (a pointer the Lua binding turns into a string) */
     CFFI_T_CPTR,     /* const void * (a pointer that also accepts a Lua string) */
+    CFFI_T_AGG,      /* a struct or union by value: its layout is a cffi_agg (see below) */
     CFFI_T_COUNT
 } cffi_type;
 
-/* Size in bytes of a value of type t (0 for void). */
+/* Size in bytes of a value of type t (0 for void, and for CFFI_T_AGG, whose size is its
+ * layout's). */
 CFFI_API size_t cffi_type_size(cffi_type t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Aggregates: structs and unions by value. A layout is computed once from C declarations (the
+ * compiler's rules: each member at the next multiple of its alignment, the size a multiple of the
+ * largest; packed and pack(N) lower member alignments) and interned by its normal form, which
+ * spells every member with its name: two spellings of the same layout (a typedef name, `struct
+ * Tag`, the body written inline) are one cffi_agg. Layouts are immutable and live until the
+ * process ends.
+ */
+typedef struct cffi_agg cffi_agg;
+
+typedef struct cffi_field {
+    const char *name;     /* "" for an anonymous struct or union member */
+    size_t offset;        /* from the start of the enclosing aggregate */
+    cffi_type type;       /* a scalar type, or CFFI_T_AGG */
+    const cffi_agg *agg;  /* the member's layout when type is CFFI_T_AGG, else NULL */
+    size_t count;         /* 0: a plain member; n: an array of n elements (arrays of arrays are
+                             counted flat: int m[2][3] has count 6) */
+} cffi_field;
+
+struct cffi_agg {
+    size_t size, align;
+    bool is_union;
+    size_t nfields;
+    const cffi_field *fields;
+    const char *text;     /* normal form: "struct { float x; float y; }" */
+};
+
+/* Named types (typedef names and struct/union tags) live in a scope: NULL means the process's
+ * own; a Lua state has one of its own. A name may be defined again only with the same meaning. */
+typedef struct cffi_scope cffi_scope;
+CFFI_API cffi_status cffi_scope_new(cffi_scope **out);
+CFFI_API void cffi_scope_free(cffi_scope *scope); /* layouts stay valid; NULL is ignored */
+
+/* Define the types declared in text, C declarations ending in ';':
+ *   typedef struct { float x, y, z; } Vec3;      struct Rect { int x, y, w, h; };
+ *   typedef union { int i; float f; } Bits;      typedef unsigned long DWORD;
+ *   struct Node;  (a tag usable behind a pointer)   #pragma pack(push, 1) ... #pragma pack(pop)
+ * Members may be arrays (float m[4][4]), nested or anonymous structs and unions, pointers and
+ * function pointers; `__attribute__((packed))`, `__attribute__((aligned(N)))` and cffi's
+ * `__attribute__((pack(N)))` (#pragma pack(N) for one aggregate) follow the body. Bit-fields and
+ * enums are refused. All or nothing: on failure nothing of text is defined, errbuf says where. */
+CFFI_API cffi_status cffi_cdef(cffi_scope *scope, const char *text, char *errbuf, size_t errlen);
+/* What a type name means in scope ("Vec3", "struct Rect", "unsigned int", "int *"): its machine
+ * type, its layout if an aggregate, its size and alignment. */
+typedef struct cffi_typeinfo {
+    cffi_type type;
+    const cffi_agg *agg; /* for CFFI_T_AGG */
+    size_t size, align;
+} cffi_typeinfo;
+CFFI_API cffi_status cffi_type_parse(cffi_scope *scope, const char *text, cffi_typeinfo *out,
+                                     char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------------
  * Signatures. A parsed signature with its convention, immutable and shared: parsing the same
@@ -107,6 +161,9 @@ typedef struct cffi_sig cffi_sig;
  * NULL and errbuf (if errlen > 0) receives a message "col N: ..." naming what was expected. */
 CFFI_API cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out,
                                     char *errbuf, size_t errlen);
+/* The same, with the named types of scope (NULL: the process's). */
+CFFI_API cffi_status cffi_sig_parse_in(cffi_scope *scope, const char *text, const char *conv,
+                                       cffi_sig **out, char *errbuf, size_t errlen);
 CFFI_API cffi_sig *cffi_sig_ref(cffi_sig *sig);
 CFFI_API void cffi_sig_free(cffi_sig *sig);
 
@@ -121,6 +178,12 @@ CFFI_API size_t cffi_sig_callee_pop(const cffi_sig *sig);
  * out of range; and of the result type ("void", "size_t"). For messages naming what is expected. */
 CFFI_API const char *cffi_sig_param_text(const cffi_sig *sig, size_t i);
 CFFI_API const char *cffi_sig_result_text(const cffi_sig *sig);
+/* The layout of an aggregate parameter or result (CFFI_T_AGG), else NULL. */
+CFFI_API const cffi_agg *cffi_sig_param_agg(const cffi_sig *sig, size_t i);
+CFFI_API const cffi_agg *cffi_sig_result_agg(const cffi_sig *sig);
+/* Bytes of a value of parameter i's or the result's type (an aggregate's size included). */
+CFFI_API size_t cffi_sig_param_size(const cffi_sig *sig, size_t i);
+CFFI_API size_t cffi_sig_result_size(const cffi_sig *sig);
 
 /* Calling conventions accepted on this platform. For i in [0, cffi_convention_count()):
  * the accepted name (lower case, as listed in the README) and the canonical convention it means

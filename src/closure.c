@@ -24,6 +24,8 @@ static cffi_status closure_new(const cffi_sig *sig, cffi_handler fn, bool is_fra
     if (!out) return CFFI_EINVAL;
     *out = NULL;
     if (!sig || !fn) return CFFI_EINVAL;
+    /* A frame handler reads scalar slots; aggregates need the dispatcher's copies. */
+    if (is_frame && sig->plan->has_agg) return CFFI_EUNSUPPORTED;
     cffi_closure *c;
     cffi_status s = cffi_slot_acquire(&c);
     if (s != CFFI_OK) return s;
@@ -94,7 +96,8 @@ void cffi_closure_free(cffi_closure *c) {
 }
 
 void cffi_frame_set_result(const cffi_sig *sig, void *frame, const void *value) {
-    if (!sig || !frame || !value || sig->result == CFFI_T_VOID) return;
+    if (!sig || !frame || !value || sig->result == CFFI_T_VOID || sig->result == CFFI_T_AGG)
+        return;
     uint64_t slot = cffi_value_widen(sig->result, value);
     memcpy((unsigned char *)frame + sig->plan->ret_offset, &slot, sizeof slot);
 }
@@ -117,6 +120,74 @@ static inline void dispatch_with(cffi_closure *c, const cffi_plan *plan, unsigne
     }
 }
 
+/* The address an argument slot holds (a by-reference aggregate, a hidden result pointer). */
+static void *slot_pointer(const unsigned char *slot) {
+    uintptr_t p;
+    memcpy(&p, slot, sizeof p);
+    return (void *)p;
+}
+
+/* dispatch_with for a signature with aggregates: an aggregate split over registers (or over
+ * registers and the stack) is put together in scratch, one passed by reference is used where
+ * it is, one whole on the stack is pointed at; the result is filled in where the caller wants
+ * it (the hidden pointer) or scattered into the result registers. */
+static void dispatch_agg(cffi_closure *c, const cffi_plan *plan, unsigned char *frame,
+                         unsigned char *stack, void **args, unsigned char *scratch) {
+    const cffi_agg *const *aggs = c->sig->param_aggs;
+    for (size_t i = 0; i < plan->nparams; i++) {
+        const cffi_argloc *loc = &plan->args[i];
+        unsigned char *slot = (loc->on_stack ? stack : frame) + loc->offset;
+        if (loc->agg == CFFI_AGG_NONE) {
+            args[i] = slot;
+        } else if (loc->agg == CFFI_AGG_REF) {
+            args[i] = slot_pointer(slot);
+        } else {
+            const cffi_part *part = &plan->parts[loc->part];
+            if (part->last && part->on_stack) { /* whole, in place */
+                args[i] = stack + part->offset;
+                continue;
+            }
+            for (;; part++) {
+                memcpy(scratch + part->src, (part->on_stack ? stack : frame) + part->offset,
+                       part->size);
+                if (part->last) break;
+            }
+            args[i] = scratch;
+            scratch += (aggs[i]->size + 15) / 16 * 16;
+        }
+    }
+    const cffi_agg *ret_agg = plan->ret_agg;
+    void *result = plan->ret_how == CFFI_RET_SRET
+                       ? slot_pointer((plan->sret.on_stack ? stack : frame) + plan->sret.offset)
+                       : scratch;
+    if (ret_agg) memset(result, 0, ret_agg->size); /* a handler that leaves it unset returns 0 */
+    else memset(scratch, 0, 16);
+    cffi_handler handler = atomic_load_explicit(&c->handler, memory_order_acquire);
+    handler(c->ctx, result, args);
+    if (plan->ret_how == CFFI_RET_SRET) { /* the hidden pointer comes back as the result */
+        uint64_t slot = (uint64_t)(uintptr_t)result;
+        memcpy(frame + plan->ret_offset, &slot, sizeof slot);
+    } else if (plan->ret_how == CFFI_RET_PARTS) {
+        for (const cffi_part *part = &plan->parts[plan->ret_part];; part++) {
+            memcpy(frame + part->offset, (unsigned char *)result + part->src, part->size);
+            if (part->last) break;
+        }
+    } else if (plan->ret_type != CFFI_T_VOID) {
+        uint64_t slot = cffi_value_widen((cffi_type)plan->ret_type, result);
+        memcpy(frame + plan->ret_offset, &slot, sizeof slot);
+    }
+}
+
+/* Scratch for dispatch_agg, sized by the plan, and the argument pointers. Apart from the
+ * scalar path so that its frame stays small. */
+static __attribute__((noinline)) void dispatch_agg_alloc(cffi_closure *c, const cffi_plan *plan,
+                                                         void *frame, void *stack) {
+    size_t chunks = plan->scratch / 16 + 1; /* + 1: scalar results and a zero-size VLA */
+    _Alignas(16) uint64_t scratch[chunks * 2];
+    void *args[plan->nparams + 1];
+    dispatch_agg(c, plan, frame, stack, args, (unsigned char *)scratch);
+}
+
 CFFI_DISPATCH_ABI uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *stack) {
     const cffi_plan *plan = c->plan;
     if (c->is_frame) {
@@ -126,6 +197,10 @@ CFFI_DISPATCH_ABI uintptr_t cffi_dispatch(cffi_closure *c, void *frame, void *st
         if (plan->ret_type != CFFI_T_VOID) /* a handler that stores nothing returns 0 */
             memset((unsigned char *)frame + plan->ret_offset, 0, sizeof(uint64_t));
         ((cffi_frame_handler)(void (*)(void))h)(c->ctx, frame, stack);
+        return plan->stub_word;
+    }
+    if (plan->has_agg) {
+        dispatch_agg_alloc(c, plan, frame, stack);
         return plan->stub_word;
     }
     if (plan->nparams <= DISPATCH_FIXED_ARGS) {

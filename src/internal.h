@@ -24,13 +24,39 @@
  * argument; call stubs load the same frame and stack area. Offsets below are relative to one or
  * the other, so the dispatcher and cffi_call are one loop each, written once.
  */
+/* How an aggregate argument travels (cffi_argloc.agg). */
+enum {
+    CFFI_AGG_NONE = 0, /* a scalar */
+    CFFI_AGG_PARTS,    /* its bytes, in pieces: registers and/or the stack (plan->parts) */
+    CFFI_AGG_REF       /* a pointer to a copy, in the argument's slot (offset, width) */
+};
+
 typedef struct cffi_argloc {
     uint16_t offset;  /* byte offset in the register frame, or in the stack argument area */
     uint8_t on_stack; /* 1 if offset is into the stack argument area */
     uint8_t type;     /* cffi_type */
     uint8_t width;    /* bytes of the widened slot value cffi_call stores there: 4 or 8 */
-    uint8_t pad[3];   /* 8 bytes per entry: one scaled index per access in the per-call loops */
-} cffi_argloc;
+    uint8_t agg;      /* CFFI_AGG_*: scalars are CFFI_AGG_NONE */
+    uint16_t part;    /* CFFI_AGG_PARTS: its first entry in plan->parts */
+} cffi_argloc;       /* 8 bytes per entry: one scaled index per access in the per-call loops */
+
+/* One piece of an aggregate: bytes [src, src + size) of the value sit at offset in the register
+ * frame or the stack area. An argument's pieces are consecutive entries, the last one marked. */
+typedef struct cffi_part {
+    uint16_t offset;
+    uint16_t src;
+    uint16_t size;
+    uint8_t on_stack;
+    uint8_t last;
+} cffi_part;
+
+/* How a result comes back (cffi_plan.ret_how). */
+enum {
+    CFFI_RET_SCALAR = 0, /* widened at ret_offset (or nothing, for void) */
+    CFFI_RET_PARTS,      /* an aggregate in result registers: parts from ret_part on */
+    CFFI_RET_SRET        /* an aggregate written where a hidden pointer argument (sret) points;
+                            that pointer comes back as the integer result */
+};
 
 typedef struct cffi_plan {
     uint32_t stack_bytes; /* size of the stack argument area (a multiple of the stack slot) */
@@ -39,8 +65,36 @@ typedef struct cffi_plan {
     uint8_t ret_type;     /* cffi_type */
     uint8_t nparams;
     uintptr_t stub_word;  /* per-arch word for the entry stub, returned by cffi_dispatch */
+    /* Aggregates. Plans without any keep has_agg false, and the per-call loops never look
+     * further. */
+    bool has_agg;
+    uint8_t ret_how;      /* CFFI_RET_* */
+    uint16_t ret_part;    /* CFFI_RET_PARTS: the result's first entry in parts */
+    uint32_t scratch;     /* bytes of aggregate copies a call may need (16-byte aligned each) */
+    cffi_argloc sret;     /* CFFI_RET_SRET: where the hidden result pointer is */
+    const cffi_agg *ret_agg;
+    const cffi_agg *const *aggs; /* nparams entries, NULL for scalars (the signature's) */
+    cffi_part *parts;     /* in the same allocation, after args */
     cffi_argloc args[];   /* nparams entries */
 } cffi_plan;
+
+/* How one aggregate travels under a convention, as its classify hook says. */
+enum {
+    CFFI_PASS_STACK = 0, /* by value on the stack */
+    CFFI_PASS_REGS,      /* in registers, piece by piece (each piece's class below); when they
+                            do not all fit, by value on the stack. Results: in result registers */
+    CFFI_PASS_REF,       /* arguments: a pointer to a copy, passed as a pointer argument is */
+    CFFI_PASS_SRET       /* results: through a hidden pointer argument */
+};
+enum { CFFI_CLASS_GPR = 0, CFFI_CLASS_FPR };
+#define CFFI_MAX_PIECES 4
+
+typedef struct cffi_agg_class {
+    uint8_t how;                          /* CFFI_PASS_* */
+    uint8_t npieces;                      /* CFFI_PASS_REGS: registers taken, in order */
+    uint8_t piece_class[CFFI_MAX_PIECES]; /* CFFI_CLASS_*; pieces cover consecutive bytes */
+    uint8_t piece_size[CFFI_MAX_PIECES];  /* bytes of the value each holds */
+} cffi_agg_class;
 
 /* One calling convention of one target, as data plus a few hooks. The generic placement loop
  * (cffi_plan_build in plan.c) reads these facts; the hooks cover what facts cannot say. */
@@ -80,6 +134,15 @@ struct cffi_abi {
                   cffi_plan *plan);
     /* Optional: finish the plan (stub_word, special return handling). */
     void (*finish)(const cffi_abi *abi, cffi_plan *plan);
+    /* Aggregates (NULL: refused on this convention): how a struct or union of this layout is
+     * passed as an argument (is_result false: STACK, REGS or REF) or returned (REGS or SRET).
+     * CFFI_EUNSUPPORTED with a message for one it cannot carry. */
+    cffi_status (*classify)(const cffi_abi *abi, const cffi_agg *agg, bool is_result,
+                            cffi_agg_class *out, char *errbuf, size_t errlen);
+    uint8_t sret_in_gpr;      /* 1: the hidden result pointer takes the first integer argument
+                                 register; 0: the first stack slot */
+    uint8_t sret_callee_pops; /* 1: the callee pops the hidden pointer's stack slot even where it
+                                 pops nothing else (GCC's i386 on Linux) */
     const void *entry;      /* entry stub: jumped to by every thunk of this convention */
     /* Optional: the entry stub of frame closures, which calls the record's frame handler
      * directly. NULL: frame closures use entry, and cffi_dispatch calls their handler. */
@@ -87,9 +150,12 @@ struct cffi_abi {
     cffi_call_stub call;    /* call stub for cffi_call */
 };
 
-/* Build the plan for (ret, params) under abi. Returns CFFI_ENOMEM, CFFI_EUNSUPPORTED or CFFI_OK. */
-CFFI_HIDDEN cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type *params,
-                                        size_t n, cffi_plan **out, char *errbuf, size_t errlen);
+/* Build the plan for (ret, params) under abi; ret_agg and aggs[i] are the layouts of aggregates
+ * (aggs may be NULL when there are none). Returns CFFI_ENOMEM, CFFI_EUNSUPPORTED or CFFI_OK. */
+CFFI_HIDDEN cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret,
+                                        const cffi_agg *ret_agg, const cffi_type *params,
+                                        const cffi_agg *const *aggs, size_t n, cffi_plan **out,
+                                        char *errbuf, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------------
  * Signatures (sig.c). Interned and reference counted; immutable after parse.
@@ -102,6 +168,8 @@ struct cffi_sig {
     size_t nparams;
     const cffi_type *params;
     const cffi_plan *plan;
+    const cffi_agg *result_agg;         /* for a CFFI_T_AGG result */
+    const cffi_agg *const *param_aggs;  /* nparams entries, NULL for scalars */
 };
 
 /* ---------------------------------------------------------------------------------------------

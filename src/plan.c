@@ -2,8 +2,13 @@
  * plan.c - the one placement loop: given a convention's facts (cffi_abi), decide where each
  * argument of a signature lives (which register of which class, or which stack offset), where
  * the result comes back and how many stack bytes the callee pops.
+ *
+ * Aggregates go the way the convention's classify hook says (cffi_agg_class): in registers piece
+ * by piece, by value on the stack, or by reference; a result in result registers or through a
+ * hidden pointer argument. The pieces are recorded as parts, so dispatch and cffi_call move them
+ * without knowing the convention.
  */
-#include "internal.h"
+#include "agg.h"
 
 #include <stdlib.h>
 
@@ -11,60 +16,198 @@ static bool is_floating(cffi_type t) { return t == CFFI_T_FLOAT || t == CFFI_T_D
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
-/* The placement every convention but a few follows, from the abi's facts: fills
- * plan->args[0..n) and returns the bytes of stack arguments. */
-static size_t place_by_facts(const cffi_abi *abi, const cffi_type *params, size_t n,
-                             cffi_plan *plan) {
-    size_t gpr_used = 0, fpr_used = 0, stack = 0;
-    for (size_t i = 0; i < n; i++) {
-        cffi_type t = params[i];
-        size_t size = cffi_type_size(t);
-        cffi_argloc *loc = &plan->args[i];
-        loc->type = (uint8_t)t;
-        /* Computed here once so cffi_call needs no division per argument: a register takes the
-         * whole register, a stack argument whole stack slots; registers and slots are 4 or 8
-         * bytes, and never more than the 8-byte slot value holds (beyond it is padding). */
-        size_t width = size > abi->reg_size ? size : abi->reg_size;
-        loc->width = width > 4 ? 8 : 4;
-        if (abi->shared_slots) {
-            /* One position counter for both classes: argument i takes slot i of its class. */
-            size_t slot = gpr_used++;
-            if (slot < (is_floating(t) ? abi->fpr_count : abi->gpr_count) &&
-                (is_floating(t) || size <= abi->gpr_max_size)) {
-                loc->offset = (uint16_t)((is_floating(t) ? abi->fpr_offset : abi->gpr_offset) +
-                                         slot * abi->reg_size);
-                continue;
-            }
-        } else if (is_floating(t)) {
-            if (fpr_used < abi->fpr_count) {
-                loc->offset = (uint16_t)(abi->fpr_offset + fpr_used++ * abi->reg_size);
-                continue;
-            }
-        } else if (gpr_used < abi->gpr_count && size <= abi->gpr_max_size) {
-            loc->offset = (uint16_t)(abi->gpr_offset + gpr_used++ * abi->reg_size);
-            continue;
-        } else if (abi->wide_uses_gprs && size > abi->gpr_max_size) {
-            gpr_used += size / abi->reg_size; /* stays on the stack, but later ones may not use them */
+/* The most bytes of aggregate copies one call may need (they live on the caller's stack). */
+#define MAX_SCRATCH ((size_t)64 * 1024)
+
+/* The state of one placement: registers and stack bytes used so far. */
+typedef struct placer {
+    const cffi_abi *abi;
+    cffi_plan *plan;
+    size_t gpr_used, fpr_used, stack, nparts;
+} placer;
+
+/* Scalar t (or the pointer of a by-reference aggregate) into loc. */
+static void place_scalar(placer *pl, cffi_argloc *loc, cffi_type t) {
+    const cffi_abi *abi = pl->abi;
+    size_t size = cffi_type_size(t);
+    /* Computed here once so cffi_call needs no division per argument: a register takes the
+     * whole register, a stack argument whole stack slots; registers and slots are 4 or 8
+     * bytes, and never more than the 8-byte slot value holds (beyond it is padding). */
+    size_t width = size > abi->reg_size ? size : abi->reg_size;
+    loc->width = width > 4 ? 8 : 4;
+    if (abi->shared_slots) {
+        /* One position counter for both classes: argument i takes slot i of its class. */
+        size_t slot = pl->gpr_used++;
+        if (slot < (is_floating(t) ? abi->fpr_count : abi->gpr_count) &&
+            (is_floating(t) || size <= abi->gpr_max_size)) {
+            loc->offset = (uint16_t)((is_floating(t) ? abi->fpr_offset : abi->gpr_offset) +
+                                     slot * abi->reg_size);
+            return;
         }
-        loc->on_stack = 1;
-        if (abi->stack_natural) {
-            /* Packed at its own alignment. cffi_call's store of 4 or 8 bytes may run into the
-             * next argument's bytes; that argument's own store, which comes later, replaces
-             * them. */
-            loc->offset = (uint16_t)round_up(stack, size);
-            stack = loc->offset + size;
-            continue;
+    } else if (is_floating(t)) {
+        if (pl->fpr_used < abi->fpr_count) {
+            loc->offset = (uint16_t)(abi->fpr_offset + pl->fpr_used++ * abi->reg_size);
+            return;
         }
-        /* Stack: each argument takes whole slots, in order, right after the previous one. */
-        loc->offset = (uint16_t)stack;
-        width = round_up(size, abi->stack_slot);
-        loc->width = width > 4 ? 8 : 4;
-        stack += round_up(size, abi->stack_slot);
+    } else if (pl->gpr_used < abi->gpr_count && size <= abi->gpr_max_size) {
+        loc->offset = (uint16_t)(abi->gpr_offset + pl->gpr_used++ * abi->reg_size);
+        return;
+    } else if (abi->wide_uses_gprs && size > abi->gpr_max_size) {
+        pl->gpr_used += size / abi->reg_size; /* on the stack, but later ones may not use them */
     }
-    return round_up(stack, abi->stack_slot);
+    loc->on_stack = 1;
+    if (abi->stack_natural) {
+        /* Packed at its own alignment. cffi_call's store of 4 or 8 bytes may run into the
+         * next argument's bytes; that argument's own store, which comes later, replaces
+         * them. */
+        loc->offset = (uint16_t)round_up(pl->stack, size);
+        pl->stack = loc->offset + size;
+        return;
+    }
+    /* Stack: each argument takes whole slots, in order, right after the previous one. */
+    loc->offset = (uint16_t)pl->stack;
+    width = round_up(size, abi->stack_slot);
+    loc->width = width > 4 ? 8 : 4;
+    pl->stack += round_up(size, abi->stack_slot);
 }
 
-cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
+static cffi_part *add_part(placer *pl, size_t offset, bool on_stack, size_t src, size_t size) {
+    cffi_part *part = &pl->plan->parts[pl->nparts++];
+    *part = (cffi_part){(uint16_t)offset, (uint16_t)src, (uint16_t)size, on_stack, 0};
+    return part;
+}
+
+/* Aggregate agg, classified as cls, into loc. */
+static void place_agg(placer *pl, cffi_argloc *loc, const cffi_agg *agg,
+                      const cffi_agg_class *cls) {
+    const cffi_abi *abi = pl->abi;
+    if (cls->how == CFFI_PASS_REF) {
+        place_scalar(pl, loc, CFFI_T_PTR);
+        loc->agg = CFFI_AGG_REF;
+        return;
+    }
+    loc->agg = CFFI_AGG_PARTS;
+    loc->part = (uint16_t)pl->nparts;
+    if (cls->how == CFFI_PASS_REGS) {
+        size_t gprs = 0, fprs = 0;
+        for (size_t k = 0; k < cls->npieces; k++) {
+            if (cls->piece_class[k] == CFFI_CLASS_FPR) fprs++;
+            else gprs++;
+        }
+        size_t slot = pl->gpr_used; /* shared slots: one position for the whole aggregate */
+        bool fits = abi->shared_slots ? (pl->gpr_used++ < abi->gpr_count && cls->npieces == 1)
+                                      : pl->gpr_used + gprs <= abi->gpr_count &&
+                                            pl->fpr_used + fprs <= abi->fpr_count;
+        if (fits) {
+            for (size_t k = 0, src = 0; k < cls->npieces; src += cls->piece_size[k++]) {
+                bool fp = cls->piece_class[k] == CFFI_CLASS_FPR;
+                size_t reg = abi->shared_slots ? slot : fp ? pl->fpr_used++ : pl->gpr_used++;
+                add_part(pl, (fp ? abi->fpr_offset : abi->gpr_offset) + reg * abi->reg_size,
+                         false, src, cls->piece_size[k]);
+            }
+            pl->plan->parts[pl->nparts - 1].last = 1;
+            return;
+        }
+    }
+    /* By value on the stack: whole slots, aligned as the type is up to 16 bytes. */
+    size_t align = agg->align >= 16 ? 16 : abi->stack_slot;
+    pl->stack = round_up(pl->stack, align);
+    add_part(pl, pl->stack, true, 0, agg->size)->last = 1;
+    pl->stack += round_up(agg->size, abi->stack_slot);
+}
+
+/* Where an aggregate result of class cls comes back: result-register parts, or the hidden
+ * pointer, which takes the first integer register or stack slot before any argument. */
+static void place_agg_result(placer *pl, const cffi_agg_class *cls) {
+    const cffi_abi *abi = pl->abi;
+    cffi_plan *plan = pl->plan;
+    if (cls->how == CFFI_PASS_SRET) {
+        plan->ret_how = CFFI_RET_SRET;
+        plan->sret.type = CFFI_T_PTR;
+        plan->sret.width = sizeof(void *) > 4 ? 8 : 4;
+        if (abi->sret_in_gpr) {
+            plan->sret.offset = abi->gpr_offset;
+            pl->gpr_used = 1;
+        } else {
+            plan->sret.on_stack = 1;
+            pl->stack = abi->stack_slot;
+        }
+        plan->ret_offset = abi->ret_int_offset; /* the pointer comes back there */
+        return;
+    }
+    plan->ret_how = CFFI_RET_PARTS;
+    plan->ret_part = (uint16_t)pl->nparts;
+    size_t gprs = 0, fprs = 0; /* result registers of each class taken so far */
+    for (size_t k = 0, src = 0; k < cls->npieces; src += cls->piece_size[k++]) {
+        bool fp = cls->piece_class[k] == CFFI_CLASS_FPR;
+        size_t reg = fp ? fprs++ : gprs++;
+        add_part(pl, (fp ? abi->ret_fp_offset : abi->ret_int_offset) + reg * abi->reg_size, false,
+                 src, cls->piece_size[k]);
+    }
+    plan->parts[pl->nparts - 1].last = 1;
+}
+
+/* Classify the aggregate of parameter i (i == n: the result) and check it can be carried. */
+static cffi_status classify(const cffi_abi *abi, const cffi_agg *agg, size_t i, size_t n,
+                            cffi_agg_class *cls, char *errbuf, size_t errlen) {
+    const char *what = i == n ? "result" : "parameter";
+    if (!abi->classify) {
+        cffi_errorf(errbuf, errlen, "%s %zu: a struct or union by value is not supported by "
+                    "the %s convention on this target yet (pass a pointer)", what, i + 1,
+                    abi->name);
+        return CFFI_EUNSUPPORTED;
+    }
+    cffi_status s = abi->classify(abi, agg, i == n, cls, errbuf, errlen);
+    if (s != CFFI_OK) return s;
+    if (i < n && cls->how != CFFI_PASS_REF && agg->size > CFFI_CALL_STACK_BYTES) {
+        cffi_errorf(errbuf, errlen, "parameter %zu: a %zu-byte aggregate by value; at most %d "
+                    "bytes of stack arguments are supported", i + 1, agg->size,
+                    CFFI_CALL_STACK_BYTES);
+        return CFFI_EUNSUPPORTED;
+    }
+    return CFFI_OK;
+}
+
+/* Place every argument and the result; sets the plan's stack bytes and scratch. */
+static cffi_status place_all(placer *pl, cffi_type ret, const cffi_agg *ret_agg,
+                             const cffi_type *params, const cffi_agg *const *aggs, size_t n,
+                             char *errbuf, size_t errlen) {
+    const cffi_abi *abi = pl->abi;
+    cffi_plan *plan = pl->plan;
+    size_t scratch = 0;
+    cffi_agg_class cls;
+    if (ret == CFFI_T_AGG) {
+        cffi_status s = classify(abi, ret_agg, n, n, &cls, errbuf, errlen);
+        if (s != CFFI_OK) return s;
+        place_agg_result(pl, &cls);
+        scratch += round_up(ret_agg->size, 16);
+    } else {
+        plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cffi_argloc *loc = &plan->args[i];
+        loc->type = (uint8_t)params[i];
+        if (params[i] != CFFI_T_AGG) {
+            place_scalar(pl, loc, params[i]);
+            continue;
+        }
+        cffi_status s = classify(abi, aggs[i], i, n, &cls, errbuf, errlen);
+        if (s != CFFI_OK) return s;
+        place_agg(pl, loc, aggs[i], &cls);
+        scratch += round_up(aggs[i]->size, 16);
+    }
+    if (scratch > MAX_SCRATCH) {
+        cffi_errorf(errbuf, errlen, "%zu bytes of aggregates by value in one call, at most %zu "
+                    "are supported", scratch, MAX_SCRATCH);
+        return CFFI_EUNSUPPORTED;
+    }
+    plan->scratch = (uint32_t)scratch;
+    plan->stack_bytes = (uint32_t)round_up(pl->stack, abi->stack_slot);
+    return CFFI_OK;
+}
+
+cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_agg *ret_agg,
+                            const cffi_type *params, const cffi_agg *const *aggs, size_t n,
                             cffi_plan **out, char *errbuf, size_t errlen) {
     *out = NULL;
     if (n > CFFI_MAX_PARAMS) {
@@ -76,29 +219,41 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_type 
         cffi_status s = abi->check(abi, ret, params, n, errbuf, errlen);
         if (s != CFFI_OK) return s;
     }
-    cffi_plan *plan = calloc(1, sizeof *plan + n * sizeof plan->args[0]);
+    bool has_agg = ret == CFFI_T_AGG;
+    for (size_t i = 0; i < n; i++) has_agg |= params[i] == CFFI_T_AGG;
+    size_t max_parts = has_agg ? (n + 1) * CFFI_MAX_PIECES : 0;
+    cffi_plan *plan = calloc(1, sizeof *plan + n * sizeof plan->args[0] +
+                                    max_parts * sizeof(cffi_part));
     if (!plan) return CFFI_ENOMEM;
-
+    plan->parts = (cffi_part *)&plan->args[n];
     plan->ret_type = (uint8_t)ret;
-    size_t stack;
-    if (abi->place) {
+    plan->has_agg = has_agg;
+    plan->ret_agg = ret_agg;
+    plan->aggs = aggs;
+    cffi_status s = CFFI_OK;
+    if (abi->place && !has_agg) {
         abi->place(abi, ret, params, n, plan);
-        stack = plan->stack_bytes;
     } else {
-        stack = place_by_facts(abi, params, n, plan);
-        plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
+        placer pl = {abi, plan, 0, 0, 0, 0};
+        s = place_all(&pl, ret, ret_agg, params, aggs, n, errbuf, errlen);
     }
+    size_t stack = plan->stack_bytes;
     /* Naturally packed arguments' 4- or 8-byte stores may run up to 7 bytes past the area. */
     size_t limit = CFFI_CALL_STACK_BYTES - (abi->stack_natural ? 8 : 0);
-    if (stack > limit) { /* only a type wider than 8 bytes could get here */
+    if (s == CFFI_OK && stack > limit) {
         cffi_errorf(errbuf, errlen, "%zu bytes of stack arguments, at most %zu are supported",
                     stack, limit);
+        s = CFFI_EUNSUPPORTED;
+    }
+    if (s != CFFI_OK) {
         free(plan);
-        return CFFI_EUNSUPPORTED;
+        return s;
     }
     plan->nparams = (uint8_t)n;
-    plan->stack_bytes = (uint32_t)stack;
     plan->callee_pop = abi->callee_pops ? (uint32_t)stack : 0;
+    if (plan->ret_how == CFFI_RET_SRET && plan->sret.on_stack && abi->sret_callee_pops &&
+        !abi->callee_pops)
+        plan->callee_pop = abi->stack_slot;
     if (abi->finish) abi->finish(abi, plan);
     *out = plan;
     return CFFI_OK;

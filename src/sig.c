@@ -36,6 +36,7 @@ struct sig_obj {
     const char *result_text;
     const char **param_texts;
     cffi_type *params;
+    const cffi_agg **param_aggs;
     cffi_plan *plan;
 };
 
@@ -145,6 +146,7 @@ static void sig_obj_destroy(sig_obj *sig) {
     free(sig->strings);
     free(sig->param_texts);
     free(sig->params);
+    free(sig->param_aggs);
     free(sig);
 }
 
@@ -165,9 +167,11 @@ static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_
     sig->result_text = d.result_text;
     sig->param_texts = d.param_texts;
     sig->params = d.params;
+    sig->param_aggs = d.param_aggs;
 
     cffi_plan *plan;
-    s = cffi_plan_build(abi, d.result, d.params, d.nparams, &plan, p->errbuf, p->errlen);
+    s = cffi_plan_build(abi, d.result, d.result_agg, d.params, d.param_aggs, d.nparams, &plan,
+                        p->errbuf, p->errlen);
     if (s != CFFI_OK) {
         sig_obj_destroy(sig);
         return s;
@@ -180,6 +184,8 @@ static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_
     sig->pub.nparams = d.nparams;
     sig->pub.params = d.params;
     sig->pub.plan = plan;
+    sig->pub.result_agg = d.result_agg;
+    sig->pub.param_aggs = d.param_aggs;
     *out = sig;
     return CFFI_OK;
 }
@@ -249,11 +255,11 @@ static cffi_status resolve_convention(const cffi_sig_parser *p, const char *conv
 
 /* Parse text and build its object (not interned): the grammar, the convention, the plan, and
  * the check that the normal form parses back. */
-static cffi_status parse_new(const char *text, const char *conv, const char *arg_canonical,
-                             sig_obj **out, const char **canonical, char *errbuf,
-                             size_t errlen) {
+static cffi_status parse_new(cffi_scope *scope, const char *text, const char *conv,
+                             const char *arg_canonical, sig_obj **out, const char **canonical,
+                             char *errbuf, size_t errlen) {
     *out = NULL;
-    cffi_sig_parser p = {.text = text, .errbuf = errbuf, .errlen = errlen};
+    cffi_sig_parser p = {.text = text, .errbuf = errbuf, .errlen = errlen, .scope = scope};
     const node *fn = cffi_sig_grammar_parse(&p);
     const cffi_abi *abi = NULL;
     cffi_status s = fn ? resolve_convention(&p, conv, arg_canonical, &abi, canonical, errbuf,
@@ -268,14 +274,14 @@ static cffi_status parse_new(const char *text, const char *conv, const char *arg
     return s;
 }
 
-/* Intern sig under its spelling (conv, text) and its normal form, and hand out one reference:
- * to sig, or to an equal signature another thread interned while this one parsed (sig is then
- * destroyed). */
-static cffi_status intern(sig_obj *sig, const char *text, const char *conv,
+/* Intern sig under its spelling (conv, text), when keep_spelling, and its normal form, and hand
+ * out one reference: to sig, or to an equal signature another thread interned while this one
+ * parsed (sig is then destroyed). */
+static cffi_status intern(sig_obj *sig, const char *text, const char *conv, bool keep_spelling,
                           const char *canonical, cffi_sig **out, char *errbuf, size_t errlen) {
-    sig_entry *spelled = entry_new(true, conv, text);
+    sig_entry *spelled = keep_spelling ? entry_new(true, conv, text) : NULL;
     sig_entry *normal = entry_new(false, canonical, sig->pub.text);
-    if (!spelled || !normal) {
+    if ((keep_spelling && !spelled) || !normal) {
         free(spelled);
         free(normal);
         sig_obj_destroy(sig);
@@ -283,19 +289,19 @@ static cffi_status intern(sig_obj *sig, const char *text, const char *conv,
         return CFFI_ENOMEM;
     }
     cffi_os_lock_take(&table_lock);
-    sig_entry *found = table_find(true, conv, text, spelled->hash);
+    sig_entry *found = spelled ? table_find(true, conv, text, spelled->hash) : NULL;
     if (!found) found = table_find(false, canonical, sig->pub.text, normal->hash);
     if (found) {
         *out = take_found(found);
-        if (!found->spelled && found->sig->spellings < MAX_SPELLINGS) {
+        if (spelled && !found->spelled && found->sig->spellings < MAX_SPELLINGS) {
             found->sig->spellings++;
             table_insert(spelled, found->sig);
             spelled = NULL;
         }
     } else {
         table_insert(normal, sig);
-        table_insert(spelled, sig);
-        sig->spellings = 1;
+        if (spelled) table_insert(spelled, sig);
+        sig->spellings = spelled != NULL;
         normal = spelled = NULL;
         *out = &sig->pub;
         sig = NULL;
@@ -309,15 +315,18 @@ static cffi_status intern(sig_obj *sig, const char *text, const char *conv,
     return CFFI_OK;
 }
 
-cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, char *errbuf,
-                           size_t errlen) {
+/* Spellings are remembered only for the process's scope: in another one, the same text may
+ * name other types. Such texts are parsed each time and found by their normal form. */
+cffi_status cffi_sig_parse_in(cffi_scope *scope, const char *text, const char *conv,
+                              cffi_sig **out, char *errbuf, size_t errlen) {
     if (errbuf && errlen) errbuf[0] = '\0';
     if (out) *out = NULL;
     if (!text || !out) {
         cffi_errorf(errbuf, errlen, "%s is NULL", text ? "the output pointer" : "the signature");
         return CFFI_EINVAL;
     }
-    if ((*out = find_spelled(text, conv)) != NULL) return CFFI_OK;
+    bool keep_spelling = scope == NULL;
+    if (keep_spelling && (*out = find_spelled(text, conv)) != NULL) return CFFI_OK;
 
     const char *arg_canonical = NULL;
     if (conv) {
@@ -329,9 +338,15 @@ cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, c
     }
     sig_obj *sig;
     const char *canonical = NULL;
-    cffi_status s = parse_new(text, conv, arg_canonical, &sig, &canonical, errbuf, errlen);
+    cffi_status s = parse_new(scope, text, conv, arg_canonical, &sig, &canonical, errbuf,
+                              errlen);
     if (s != CFFI_OK) return s;
-    return intern(sig, text, conv, canonical, out, errbuf, errlen);
+    return intern(sig, text, conv, keep_spelling, canonical, out, errbuf, errlen);
+}
+
+cffi_status cffi_sig_parse(const char *text, const char *conv, cffi_sig **out, char *errbuf,
+                           size_t errlen) {
+    return cffi_sig_parse_in(NULL, text, conv, out, errbuf, errlen);
 }
 
 cffi_sig *cffi_sig_ref(cffi_sig *sig) {
@@ -396,4 +411,51 @@ const char *cffi_sig_param_text(const cffi_sig *sig, size_t i) {
 
 const char *cffi_sig_result_text(const cffi_sig *sig) {
     return sig ? ((const sig_obj *)sig)->result_text : NULL;
+}
+
+const cffi_agg *cffi_sig_param_agg(const cffi_sig *sig, size_t i) {
+    return sig && i < sig->nparams ? sig->param_aggs[i] : NULL;
+}
+
+const cffi_agg *cffi_sig_result_agg(const cffi_sig *sig) { return sig ? sig->result_agg : NULL; }
+
+size_t cffi_sig_param_size(const cffi_sig *sig, size_t i) {
+    if (!sig || i >= sig->nparams) return 0;
+    return sig->param_aggs[i] ? sig->param_aggs[i]->size : cffi_type_size(sig->params[i]);
+}
+
+size_t cffi_sig_result_size(const cffi_sig *sig) {
+    if (!sig) return 0;
+    return sig->result_agg ? sig->result_agg->size : cffi_type_size(sig->result);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Named types (the grammar reads the declarations, scope.c keeps them).
+ */
+cffi_status cffi_cdef(cffi_scope *scope, const char *text, char *errbuf, size_t errlen) {
+    if (errbuf && errlen) errbuf[0] = '\0';
+    if (!text) {
+        cffi_errorf(errbuf, errlen, "the declarations are NULL");
+        return CFFI_EINVAL;
+    }
+    cffi_sig_parser p = {.text = text, .errbuf = errbuf, .errlen = errlen, .scope = scope};
+    cffi_status s = cffi_sig_grammar_cdef(&p);
+    cffi_sig_grammar_release(&p);
+    if (s == CFFI_ENOMEM && errbuf && errlen && !errbuf[0]) cffi_errorf(errbuf, errlen, "out of memory");
+    return s;
+}
+
+cffi_status cffi_type_parse(cffi_scope *scope, const char *text, cffi_typeinfo *out, char *errbuf,
+                            size_t errlen) {
+    if (errbuf && errlen) errbuf[0] = '\0';
+    if (!text || !out) {
+        cffi_errorf(errbuf, errlen, "%s is NULL", text ? "the output pointer" : "the type");
+        return CFFI_EINVAL;
+    }
+    *out = (cffi_typeinfo){0};
+    cffi_sig_parser p = {.text = text, .errbuf = errbuf, .errlen = errlen, .scope = scope};
+    cffi_status s = cffi_sig_grammar_type(&p, out);
+    cffi_sig_grammar_release(&p);
+    if (s == CFFI_ENOMEM && errbuf && errlen && !errbuf[0]) cffi_errorf(errbuf, errlen, "out of memory");
+    return s;
 }

@@ -6,6 +6,7 @@
 #ifndef CFFI_SIG_GRAMMAR_H
 #define CFFI_SIG_GRAMMAR_H
 
+#include "agg.h"
 #include "internal.h"
 
 #include <stdbool.h>
@@ -14,6 +15,9 @@
 typedef struct token token; /* sig_grammar.c's tokens, tree nodes and allocation blocks */
 typedef struct node node;
 struct block;
+struct pending;
+
+#define CFFI_PACK_STACK 16 /* #pragma pack(push) levels */
 
 /* One parse: set text, errbuf and errlen, zero the rest; release with cffi_sig_grammar_release
  * whatever happened. */
@@ -31,12 +35,25 @@ typedef struct cffi_sig_parser {
     size_t conv_col;       /* where it was written */
     const char *conv_word; /* as written (for attributes, the attribute name) */
     size_t conv_word_len;
+    /* Named types: looked up in pending (what this cdef text defined so far), then in scope. */
+    cffi_scope *scope;
+    bool cdef;             /* a cffi_cdef text: tags defined in it are kept */
+    struct pending *pending;
+    size_t npending;
+    const token *last_name; /* the name the last declarator declared, if any */
+    unsigned pack;          /* #pragma pack's current value, 0 for none */
+    unsigned pack_stack[CFFI_PACK_STACK];
+    size_t pack_depth;
 } cffi_sig_parser;
 
 /* Parse p->text; on success returns the signature's function node and sets p->conv to the
  * canonical convention written in the text, if any. On failure NULL, p->status and the message. */
 CFFI_HIDDEN const node *cffi_sig_grammar_parse(cffi_sig_parser *p);
 CFFI_HIDDEN void cffi_sig_grammar_release(cffi_sig_parser *p);
+/* Parse p->text as C declarations (cffi_cdef) and add what they define to p->scope. */
+CFFI_HIDDEN cffi_status cffi_sig_grammar_cdef(cffi_sig_parser *p);
+/* Parse p->text as one type name (cffi_type_parse). */
+CFFI_HIDDEN cffi_status cffi_sig_grammar_type(cffi_sig_parser *p, cffi_typeinfo *out);
 
 /* What a parsed signature describes: machine types and texts in normal form. */
 typedef struct cffi_sig_desc {
@@ -44,8 +61,10 @@ typedef struct cffi_sig_desc {
     const char *result_text;  /* into strings */
     const char **param_texts; /* malloc'd, into strings */
     cffi_type *params;        /* malloc'd (at least one element) */
+    const cffi_agg **param_aggs; /* malloc'd like params: the layout of each CFFI_T_AGG, or NULL */
     size_t nparams;
     cffi_type result;
+    const cffi_agg *result_agg;
 } cffi_sig_desc;
 
 /* Describe fn (from cffi_sig_grammar_parse on p). A type this runtime cannot pass fails with the

@@ -343,7 +343,10 @@ static void test_errors(void) {
         {"int(int) x", NULL, CFFI_EBADSIG, "col 10: expected end of signature, found 'x'"},
         {"int(int 3)", NULL, CFFI_EBADSIG, "col 9: expected ',' or ')', found '3'"},
         {"int(int #)", NULL, CFFI_EBADSIG, "col 9: unexpected character '#'"},
-        {"int(int[4])", NULL, CFFI_EBADSIG, "col 8: unexpected character '['"},
+        {"int(int[0])", NULL, CFFI_EBADSIG,
+         "col 9: expected an array size (a positive integer), found '0'"},
+        {"int(int[4)", NULL, CFFI_EBADSIG, "col 10: expected ']', found ')'"},
+        {"int[4](int)", NULL, CFFI_EBADSIG, "col 7: an array of functions is not a type"},
         {"int (*(int)", NULL, CFFI_EBADSIG,
          "col 12: expected ')' to match '(' at col 5, found end of signature"},
         {"int (* x y)(int)", NULL, CFFI_EBADSIG, "col 10: expected ')', found 'y'"},
@@ -354,16 +357,20 @@ static void test_errors(void) {
          "col 10: variadic functions ('...') are not supported yet"},
         {"int(...)", NULL, CFFI_EBADSIG, "col 5: expected a parameter type, found '...'"},
         {"int(int, ... x)", NULL, CFFI_EBADSIG, "col 14: expected ')' after '...', found 'x'"},
-        {"int(struct)", NULL, CFFI_EBADSIG, "col 11: expected a name after 'struct', found ')'"},
+        {"int(struct)", NULL, CFFI_EBADSIG,
+         "col 11: expected a name or '{' after 'struct', found ')'"},
         {"int __attribute__(stdcall)(int)", NULL, CFFI_EBADSIG,
          "col 19: expected '((' after __attribute__, found 'stdcall'"},
         {"int __attribute__((regparm(3)))(int)", NULL, CFFI_EBADSIG,
          "col 20: unsupported attribute 'regparm'"},
         {"int __attribute__((noreturn))(int)", NULL, CFFI_EBADSIG,
          "col 20: unsupported attribute 'noreturn'"},
-        {"foo(int)", NULL, CFFI_EBADTYPE, "col 1: unknown type 'foo'"},
-        {"int(foo)", NULL, CFFI_EBADTYPE, "col 5: unknown type 'foo'"},
-        {"int(const foo *)", NULL, CFFI_EBADTYPE, "col 11: unknown type 'foo'"},
+        {"foo(int)", NULL, CFFI_EBADTYPE,
+         "col 1: unknown type 'foo' (declare a type of your own with cdef first)"},
+        {"int(foo)", NULL, CFFI_EBADTYPE,
+         "col 5: unknown type 'foo' (declare a type of your own with cdef first)"},
+        {"int(const foo *)", NULL, CFFI_EBADTYPE,
+         "col 11: unknown type 'foo' (declare a type of your own with cdef first)"},
         {"int(int, void)", NULL, CFFI_EBADTYPE,
          "col 10: 'void' is not a parameter type (only '(void)' alone means no parameters)"},
         {"int(void x)", NULL, CFFI_EBADTYPE,
@@ -372,9 +379,11 @@ static void test_errors(void) {
         {"void(int, double long)", NULL, CFFI_EBADTYPE,
          "col 11: 'long double' is not supported yet"},
         {"void(struct point)", NULL, CFFI_EBADTYPE,
-         "col 6: 'struct point' by value is not supported yet (pass a pointer)"},
+         "col 6: 'struct point' is not defined (cdef it first), so it can only be passed behind "
+         "a pointer"},
         {"union u(void)", NULL, CFFI_EBADTYPE,
-         "col 1: 'union u' by value is not supported yet (pass a pointer)"},
+         "col 1: 'union u' is not defined (cdef it first), so it can only be passed behind a "
+         "pointer"},
         {"int(char short)", NULL, CFFI_EBADSIG, "col 10: expected ',' or ')', found 'short'"},
         {"int(signed unsigned)", NULL, CFFI_EBADSIG,
          "col 12: expected ',' or ')', found 'unsigned'"},
@@ -561,7 +570,7 @@ static void test_conventions_in_text(void) {
     cffi_sig_free(sig);
     /* Keywords in the text are case-sensitive, as in C. */
     CHECK(cffi_sig_parse("__STDCALL int(int)", NULL, &sig, err, sizeof err) == CFFI_EBADTYPE);
-    CHECK_STR(err, "col 1: unknown type '__STDCALL'");
+    CHECK_STR(err, "col 1: unknown type '__STDCALL' (declare a type of your own with cdef first)");
 }
 
 static void test_convention_clash(void) {

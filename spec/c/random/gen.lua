@@ -8,17 +8,24 @@
 --              result; the caller checks the returned value. The same caller first calls the
 --              compiled function, which gives the reference stack-pointer movement.
 --
--- Usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] [--out file.c]
--- The same seed, count and arch always give the same program.
+-- With --aggregates, signatures also pass and return structs and unions by value: random layouts
+-- (nesting, arrays, unions, packing) declared to the compiler and, with the same text, to
+-- cffi_cdef; the compiler's sizeof and _Alignof check cffi's layout too.
+--
+-- Usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] [--aggregates]
+--                       [--out file.c]
+-- The same options always give the same program.
 
-local USAGE = "usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] [--out file.c]"
+local USAGE = "usage: lua5.4 gen.lua --seed N [--count K] [--arch x86_64|x86|aarch64|arm] "
+  .. "[--aggregates] [--out file.c]"
 
 local opts = { count = 200, arch = "x86_64" }
 do
   local i = 1
   while i <= #arg do
     local k, v = arg[i], arg[i + 1]
-    if k == "--seed" then opts.seed = math.tointeger(tonumber(v))
+    if k == "--aggregates" then opts.aggregates = true; v = true; i = i - 1
+    elseif k == "--seed" then opts.seed = math.tointeger(tonumber(v))
     elseif k == "--count" then opts.count = math.tointeger(tonumber(v))
     elseif k == "--arch" then opts.arch = v
     elseif k == "--out" then opts.out = v
@@ -316,24 +323,152 @@ local function draw_result()
   end
 end
 
+-- ---------------------------------------------------------------------------------------------
+-- Aggregates (--aggregates): struct and union types with random members. Each becomes a typedef
+-- rt_aN, given to the compiler and, as the same text, to cffi_cdef. Values are compared member
+-- by member (padding bytes carry nothing); a union by its largest member, the one set.
+local AGGS = {}
+local MEMBER_TYPES = types_where(function(t) return t.name ~= "const char *" end)
+
+local member_types = MEMBER_TYPES -- FLOATS while drawing a vector-like type
+
+local function gen_members(depth, is_union)
+  local members = {}
+  for i = 1, chance(0.65) and rnd(1, 3) or rnd(1, is_union and 4 or 6) do
+    local m = { name = "m" .. (i - 1) }
+    local r = rnd()
+    if depth < 2 and not is_union and r < 0.18 then
+      m.kind, m.union = "nested", chance(0.3)
+      m.members = gen_members(depth + 1, m.union)
+    elseif r < 0.38 then
+      m.kind, m.type, m.count = "array", pick(member_types), rnd(1, 5)
+    else
+      m.kind, m.type = "scalar", pick(member_types)
+    end
+    members[i] = m
+  end
+  return members
+end
+
+local function member_bytes(m)
+  return m.type.bits // 8 * (m.kind == "array" and m.count or 1)
+end
+
+-- A union's largest member (the first of equal ones); its members are never nested aggregates.
+local function largest(members)
+  local best
+  for _, m in ipairs(members) do
+    if not best or member_bytes(m) > member_bytes(best) then best = m end
+  end
+  return best
+end
+
+local function body_text(is_union, members)
+  local parts = { is_union and "union { " or "struct { " }
+  for _, m in ipairs(members) do
+    if m.kind == "nested" then
+      parts[#parts + 1] = body_text(m.union, m.members) .. " " .. m.name .. "; "
+    else
+      local sep = m.type.name:sub(-1) == "*" and "" or " "
+      parts[#parts + 1] = m.type.name .. sep .. m.name ..
+        (m.kind == "array" and "[" .. m.count .. "]" or "") .. "; "
+    end
+  end
+  parts[#parts + 1] = "}"
+  return table.concat(parts)
+end
+
+-- Designators of what is compared: every member, a union's largest one.
+local function leaves(is_union, members, prefix, out)
+  for _, m in ipairs(is_union and { largest(members) } or members) do
+    if m.kind == "nested" then leaves(m.union, m.members, prefix .. m.name .. ".", out)
+    else out[#out + 1] = prefix .. m.name end
+  end
+  return out
+end
+
+local function init_text(is_union, members, index)
+  local parts = {}
+  for _, m in ipairs(is_union and { largest(members) } or members) do
+    local v
+    if m.kind == "nested" then v = init_text(m.union, m.members, index)
+    elseif m.kind == "array" then
+      local e = {}
+      for k = 1, m.count do e[k] = value(m.type, index) end
+      v = "{" .. table.concat(e, ", ") .. "}"
+    else v = value(m.type, index) end
+    parts[#parts + 1] = "." .. m.name .. " = " .. v
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function new_agg()
+  local a = { index = #AGGS, union = chance(0.2) }
+  a.name = "rt_a" .. a.index
+  -- Game code's vectors, colours and matrices: floating members only.
+  member_types = chance(0.3) and FLOATS or MEMBER_TYPES
+  a.members = gen_members(a.union and 2 or 0, a.union)
+  local body = body_text(a.union, a.members)
+  local r = rnd()
+  if r < 0.15 then body = body .. " __attribute__((packed))"
+  elseif r < 0.25 then a.pack = pick({ 1, 2, 4 }) end
+  a.inline = not a.pack and body or nil -- a body under #pragma pack cannot be written inline
+  a.decl = "typedef " .. body .. " " .. a.name .. ";"
+  if a.pack then
+    a.decl = "#pragma pack(push, " .. a.pack .. ")\n" .. a.decl .. "\n#pragma pack(pop)"
+  end
+  a.leaves = leaves(a.union, a.members, "", {})
+  AGGS[#AGGS + 1] = a
+  return { name = a.name, kind = "agg", bits = 0, agg = a }
+end
+
+-- An aggregate type for a signature: often a new one, sometimes one drawn before.
+local function draw_agg()
+  if #AGGS > 0 and chance(0.3) then
+    local a = pick(AGGS)
+    return { name = a.name, kind = "agg", bits = 0, agg = a }
+  end
+  return new_agg()
+end
+
+local function agg_value(t, index) return init_text(t.agg.union, t.agg.members, index) end
+
+local function spelled(t)
+  if t.kind == "agg" and t.agg.inline and chance(0.25) then return t.agg.inline end
+  return t.name
+end
+
 local sigs = {}
 for i = 0, opts.count - 1 do
   local s = { index = i }
   s.shape = pick_weighted(SHAPES)
   s.params = s.shape.make()
   s.result = draw_result()
+  if opts.aggregates then
+    if #s.params == 0 or chance(0.3) then table.insert(s.params, rnd(#s.params + 1), draw_agg()) end
+    for k = 1, #s.params do
+      if chance(0.15) then s.params[k] = draw_agg() end
+    end
+    if chance(0.5) then s.result = draw_agg() end
+  end
   s.conv = pick_weighted(target.conventions)
   s.values, s.result_value = {}, nil
-  for k, t in ipairs(s.params) do s.values[k] = value(t, k - 1) end
-  if s.result then s.result_value = value(s.result, 63) end
+  for k, t in ipairs(s.params) do
+    s.values[k] = t.kind == "agg" and agg_value(t, k - 1) or value(t, k - 1)
+  end
+  if s.result then
+    s.result_value = s.result.kind == "agg" and agg_value(s.result, 63) or value(s.result, 63)
+  end
   -- Signature text: mostly plain; sometimes "(void)" for no parameters or parameter names.
   local names = chance(0.1)
   local parts = {}
   for k, t in ipairs(s.params) do
-    parts[k] = names and (t.name .. (t.name:sub(-1) == "*" and "" or " ") .. "p" .. (k - 1)) or t.name
+    local spelling = spelled(t)
+    parts[k] = names and (spelling .. (spelling:sub(-1) == "*" and "" or " ") .. "p" .. (k - 1))
+      or spelling
   end
   local plist = #parts == 0 and (chance(0.5) and "void" or "") or table.concat(parts, ", ")
-  s.text = (s.result and s.result.name or "void") .. "(" .. plist .. ")"
+  s.text = (s.result and spelled(s.result) or "void") .. "(" .. plist .. ")"
   -- GCC and clang disagree on i386 thiscall when the first integer-class parameter is 64 bits
   -- wide: GCC passes it on the stack and lets it use up ECX, clang splits it between ECX and the
   -- stack. cffi follows GCC; clang builds skip these signatures.
@@ -356,8 +491,9 @@ local function emit(...)
 end
 local function emitf(fmt, ...) emit(string.format(fmt, ...)) end
 
-local reproduce = string.format("lua5.4 gen.lua --seed %d --count %d --arch %s",
-                                opts.seed, opts.count, opts.arch)
+local reproduce = string.format("lua5.4 gen.lua --seed %d --count %d --arch %s%s",
+                                opts.seed, opts.count, opts.arch,
+                                opts.aggregates and " --aggregates" or "")
 
 emitf([[
 /*
@@ -415,11 +551,13 @@ static volatile size_t rt_alloca_size = 16;
 static void *volatile rt_sink;
 #define RT_FORCE_FRAME_POINTER() (rt_sink = __builtin_alloca(rt_alloca_size))
 
+typedef int (*rt_eq_fn)(const void *, const void *); /* aggregates: member by member */
+
 typedef struct rt_desc {
     int index;
     const char *text, *conv;
     size_t nparams;
-    const unsigned char *sizes; /* sizeof each parameter */
+    const unsigned short *sizes; /* sizeof each parameter */
     void *const *args;          /* expected argument values, also cffi_call's argument array */
     size_t rsize;               /* 0 for void */
     const void *result;         /* expected result */
@@ -427,6 +565,8 @@ typedef struct rt_desc {
     const char *phase;
     int failed;
     int disputed;               /* the compilers disagree on this signature's ABI */
+    const rt_eq_fn *eqs;        /* per parameter: NULL to compare bytes (or no such array) */
+    rt_eq_fn req;               /* the result's, or NULL */
 } rt_desc;
 
 static int rt_checks, rt_failures;
@@ -458,13 +598,15 @@ static void rt_check(rt_desc *d, int ok, const char *what)
         rt_fail(d, what);
 }
 
-static void rt_check_bytes(rt_desc *d, const char *what, const void *expected, const void *got,
-                           size_t n)
+static void rt_check_value(rt_desc *d, const char *what, rt_eq_fn eq, const void *expected,
+                           const void *got, size_t n)
 {
-    char msg[160], e[40], g[40];
+    char msg[1200], e[520], g[520];
     rt_checks++;
-    if (memcmp(expected, got, n) == 0)
+    if (eq ? eq(expected, got) : memcmp(expected, got, n) == 0)
         return;
+    if (n > 256)
+        n = 256;
     rt_hex(e, expected, n);
     rt_hex(g, got, n);
     snprintf(msg, sizeof msg, "%s: expected %s, got %s", what, e, g);
@@ -478,7 +620,7 @@ static void rt_check_args(rt_desc *d, void *const *got)
     d->hits++;
     for (size_t i = 0; i < d->nparams; i++) {
         snprintf(what, sizeof what, "argument %zu", i);
-        rt_check_bytes(d, what, d->args[i], got[i], d->sizes[i]);
+        rt_check_value(d, what, d->eqs ? d->eqs[i] : NULL, d->args[i], got[i], d->sizes[i]);
     }
 }
 
@@ -518,7 +660,7 @@ static cffi_status rt_no_call(const cffi_sig *sig, void *fn, void *ret, void *co
 static intptr_t rt_call_reference_delta;
 static void *rt_no_args[1];
 
-enum { RT_GUARD = 0xa5, RT_RETBUF = 32 };
+enum { RT_GUARD = 0xa5, RT_RETBUF = 512 };
 
 static void rt_calls(rt_desc *d, const cffi_sig *sig, void *fn)
 {
@@ -544,7 +686,7 @@ static void rt_calls(rt_desc *d, const cffi_sig *sig, void *fn)
         return;
     rt_check(d, d->hits == 1, "the compiled callee did not run exactly once");
     if (d->rsize)
-        rt_check_bytes(d, "result", d->result, ret.b, d->rsize);
+        rt_check_value(d, "result", d->req, d->result, ret.b, d->rsize);
     for (size_t i = d->rsize; i < sizeof ret.b; i++)
         if (ret.b[i] != RT_GUARD) {
             snprintf(msg, sizeof msg, "cffi_call wrote past the %zu-byte result (byte %zu)",
@@ -565,7 +707,7 @@ static void rt_check_callback(rt_desc *d, const void *result, const intptr_t *de
     char msg[128];
     rt_check(d, d->hits == 1, "the function called did not run exactly once");
     if (d->rsize)
-        rt_check_bytes(d, "result", d->result, result, d->rsize);
+        rt_check_value(d, "result", d->req, d->result, result, d->rsize);
     if (!delta)
         return;
     snprintf(msg, sizeof msg,
@@ -603,6 +745,23 @@ static cffi_closure *rt_closure(rt_desc *d, const cffi_sig *sig)
 }
 ]])
 
+-- The aggregate types: the declaration (also kept as text for cffi_cdef) and the comparison.
+for _, a in ipairs(AGGS) do
+  emitf("\n%s\n", a.decl)
+  emitf("static const char %s_decl[] = \"%s\";\n", a.name, (a.decl:gsub("\n", "\\n")))
+  emitf("static __attribute__((unused)) int %s_eq(const void *x, const void *y)\n{\n    return 1", a.name)
+  for _, l in ipairs(a.leaves) do
+    emitf("\n        && memcmp((const char *)x + offsetof(%s, %s), (const char *)y + offsetof(%s, %s),"
+          .. " sizeof(((%s *)0)->%s)) == 0", a.name, l, a.name, l, a.name, l)
+  end
+  emit(";\n}\n")
+end
+emit("\nstatic const struct {\n    const char *name, *decl;\n    size_t size, align;\n} rt_aggs[] = {\n")
+for _, a in ipairs(AGGS) do
+  emitf("    {%q, %s_decl, sizeof(%s), _Alignof(%s)},\n", a.name, a.name, a.name, a.name)
+end
+emit("    {NULL, NULL, 0, 0}\n};\n")
+
 -- Per signature: expected values, the compiled callee, the typed caller, the run function.
 for _, s in ipairs(sigs) do
   local p = "s" .. s.index
@@ -624,13 +783,18 @@ for _, s in ipairs(sigs) do
       z[k] = "sizeof(" .. t.name .. ")"
     end
     emitf("static void *const %s_args[] = {%s};\n", p, table.concat(a, ", "))
-    emitf("static const unsigned char %s_sizes[] = {%s};\n", p, table.concat(z, ", "))
+    emitf("static const unsigned short %s_sizes[] = {%s};\n", p, table.concat(z, ", "))
   end
-  emitf("static rt_desc %s_d = {%d, %q, %q, %d, %s, %s, %s, %s, 0, \"\", 0, %d};\n",
+  local eqs = {}
+  for k, t in ipairs(s.params) do eqs[k] = t.kind == "agg" and t.name .. "_eq" or "NULL" end
+  local has_eqs = table.concat(eqs):find("_eq") ~= nil
+  if has_eqs then emitf("static const rt_eq_fn %s_eqs[] = {%s};\n", p, table.concat(eqs, ", ")) end
+  emitf("static rt_desc %s_d = {%d, %q, %q, %d, %s, %s, %s, %s, 0, \"\", 0, %d, %s, %s};\n",
         p, s.index, s.text, s.conv.name, #s.params,
         #s.params > 0 and p .. "_sizes" or "NULL", #s.params > 0 and p .. "_args" or "NULL",
         s.result and "sizeof(" .. R .. ")" or "0", s.result and "&" .. p .. "_r" or "NULL",
-        s.disputed and 1 or 0)
+        s.disputed and 1 or 0, has_eqs and p .. "_eqs" or "NULL",
+        s.result and s.result.kind == "agg" and R .. "_eq" or "NULL")
   emitf("typedef %s (%s *%s_fn)(%s);\n", R, attr, p, proto)
 
   -- The compiled callee: the oracle for the calls direction and the reference caller target.
@@ -655,7 +819,11 @@ for _, s in ipairs(sigs) do
   emit("    uintptr_t before, after;\n")
   if s.result then emitf("    %s r;\n", R) end
   emit("    RT_FORCE_FRAME_POINTER();\n    RT_READ_SP(before);\n")
-  emitf("    %sfn(%s);\n", s.result and "r = " or "", table.concat(s.values, ", "))
+  local literals = {}
+  for k, t in ipairs(s.params) do
+    literals[k] = t.kind == "agg" and "(" .. t.name .. ")" .. s.values[k] or s.values[k]
+  end
+  emitf("    %sfn(%s);\n", s.result and "r = " or "", table.concat(literals, ", "))
   emit("    RT_READ_SP(after);\n    *delta = (intptr_t)(after - before);\n")
   if s.result then emit("    return r;\n") end
   emit("}\n")
@@ -741,6 +909,25 @@ int main(int argc, char **argv)
             }
             chosen[k] = 1;
             selected = 1;
+        }
+    }
+
+    for (int i = 0; rt_aggs[i].name; i++) {
+        char err[256];
+        cffi_typeinfo info;
+        cffi_status s = cffi_cdef(NULL, rt_aggs[i].decl, err, sizeof err);
+        if (s == CFFI_OK)
+            s = cffi_type_parse(NULL, rt_aggs[i].name, &info, err, sizeof err);
+        rt_checks++;
+        if (s != CFFI_OK) {
+            fprintf(stderr, "FAIL %s: cffi_cdef/cffi_type_parse returned %d: %s\n%s\n",
+                    rt_aggs[i].name, (int)s, err, rt_aggs[i].decl);
+            rt_failures++;
+        } else if (info.size != rt_aggs[i].size || info.align != rt_aggs[i].align) {
+            fprintf(stderr, "FAIL %s: cffi lays it out in %zu bytes aligned to %zu, the compiler "
+                    "in %zu aligned to %zu\n%s\n", rt_aggs[i].name, info.size, info.align,
+                    rt_aggs[i].size, rt_aggs[i].align, rt_aggs[i].decl);
+            rt_failures++;
         }
     }
 

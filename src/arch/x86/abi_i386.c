@@ -43,13 +43,43 @@ static void x86_finish(const cffi_abi *abi, cffi_plan *plan) {
     plan->stub_word = (uintptr_t)plan->callee_pop << X86_STUB_POP_SHIFT | kind;
 }
 
+/* The Microsoft rules for aggregate results (see above): a property of the OS's ABI. */
+#ifdef _WIN32
+#define X86_SMALL_AGG_RESULT_IN_REGS 1
+#else
+#define X86_SMALL_AGG_RESULT_IN_REGS 0
+#endif
+
+static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool is_result,
+                                cffi_agg_class *out, char *errbuf, size_t errlen) {
+    (void)abi, (void)errbuf, (void)errlen;
+    *out = (cffi_agg_class){0};
+    if (!is_result) {
+        out->how = CFFI_PASS_STACK;
+        return CFFI_OK;
+    }
+    size_t size = agg->size;
+    if (X86_SMALL_AGG_RESULT_IN_REGS && (size == 1 || size == 2 || size == 4 || size == 8)) {
+        out->how = CFFI_PASS_REGS;
+        out->npieces = size == 8 ? 2 : 1;
+        for (size_t k = 0; k < out->npieces; k++) {
+            out->piece_class[k] = CFFI_CLASS_GPR; /* EAX, then EDX */
+            out->piece_size[k] = (uint8_t)(size < 4 ? size : 4);
+        }
+        return CFFI_OK;
+    }
+    out->how = CFFI_PASS_SRET;
+    return CFFI_OK;
+}
+
 /* The facts all four share; only register count and who pops differ. */
 #define X86_ABI_COMMON                                                                            \
     .fpr_count = 0, .gpr_max_size = 4, .shared_slots = 0, .stack_slot = 4,                       \
     .gpr_offset = X86_FRAME_GPR, .fpr_offset = 0, .reg_size = 4,                                  \
     .ret_int_offset = X86_FRAME_RET_INT, .ret_fp_offset = X86_FRAME_RET_DOUBLE,                   \
     .frame_size = X86_FRAME_SIZE, .check = NULL, /* every scalar of the grammar fits */          \
-    .finish = x86_finish, .entry = cffi_x86_entry, .call = cffi_x86_call
+    .finish = x86_finish, .classify = x86_classify, .sret_in_gpr = 0,                             \
+    .sret_callee_pops = !X86_SMALL_AGG_RESULT_IN_REGS, .entry = cffi_x86_entry, .call = cffi_x86_call
 
 CFFI_HIDDEN const cffi_abi cffi_x86_abi_cdecl = {
     .name = "cdecl", .gpr_count = 0, .callee_pops = 0, .wide_uses_gprs = 0, X86_ABI_COMMON,

@@ -5,10 +5,32 @@
  * pointers, xmm0-xmm3 for float and double. Later arguments go on the stack in order, one 8-byte
  * slot each, above the 32 bytes of shadow space the caller reserves. Results come back in rax or
  * xmm0. The caller pops.
+ *
+ * Aggregates: one of 1, 2, 4 or 8 bytes travels as an integer of that size would (in the integer
+ * register of its position, or its stack slot), whatever its members; any other size is passed
+ * as a pointer to a copy the caller makes. Results of 1, 2, 4 or 8 bytes come back in rax;
+ * others are written through a hidden pointer passed in rcx (the other arguments move one
+ * position on) and returned in rax. GCC's ms_abi and MSVC agree on all of this.
  */
 #include "internal.h"
 
 #include "frame.h"
+
+static cffi_status win64_classify(const cffi_abi *abi, const cffi_agg *agg, bool is_result,
+                                  cffi_agg_class *out, char *errbuf, size_t errlen) {
+    (void)abi, (void)errbuf, (void)errlen;
+    *out = (cffi_agg_class){0};
+    size_t size = agg->size;
+    if (size == 1 || size == 2 || size == 4 || size == 8) {
+        out->how = CFFI_PASS_REGS;
+        out->npieces = 1;
+        out->piece_class[0] = CFFI_CLASS_GPR;
+        out->piece_size[0] = (uint8_t)size;
+    } else {
+        out->how = is_result ? CFFI_PASS_SRET : CFFI_PASS_REF;
+    }
+    return CFFI_OK;
+}
 
 CFFI_HIDDEN const cffi_abi cffi_x64_abi_win64 = {
     .name = "win64",
@@ -26,6 +48,8 @@ CFFI_HIDDEN const cffi_abi cffi_x64_abi_win64 = {
     .frame_size = X64_FRAME_SIZE,
     .check = NULL,  /* every scalar of the signature grammar fits in one 8-byte slot */
     .finish = NULL, /* caller-pop: the entry stub needs no per-signature word */
+    .classify = win64_classify,
+    .sret_in_gpr = 1,
     .entry = cffi_x64_entry_win64,
     .frame_entry = CFFI_X64_FRAME_ENTRY(cffi_x64_entry_win64_frame),
     .call = cffi_x64_call_win64,
