@@ -94,6 +94,8 @@ typedef struct cffi_agg_class {
     uint8_t npieces;                      /* CFFI_PASS_REGS: registers taken, in order */
     uint8_t piece_class[CFFI_MAX_PIECES]; /* CFFI_CLASS_*; pieces cover consecutive bytes */
     uint8_t piece_size[CFFI_MAX_PIECES];  /* bytes of the value each holds */
+    uint8_t uses_gprs;                    /* CFFI_PASS_STACK: integer argument registers it uses
+                                             up all the same (later arguments skip them) */
 } cffi_agg_class;
 
 /* One calling convention of one target, as data plus a few hooks. The generic placement loop

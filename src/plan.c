@@ -109,7 +109,9 @@ static void place_agg(placer *pl, cffi_argloc *loc, const cffi_agg *agg,
             return;
         }
     }
-    /* By value on the stack: whole slots, aligned as the type is up to 16 bytes. */
+    /* By value on the stack: whole slots, aligned as the type is up to 16 bytes, using up the
+     * registers the convention says (GCC's i386 fastcall and thiscall). */
+    pl->gpr_used += cls->uses_gprs;
     size_t align = agg->align >= 16 ? 16 : abi->stack_slot;
     pl->stack = round_up(pl->stack, align);
     add_part(pl, pl->stack, true, 0, agg->size)->last = 1;

@@ -294,7 +294,8 @@ static void fail_expected(cffi_sig_parser *p, cffi_status s, const token *at, co
     if (p->status != CFFI_OK) return;
     p->status = s;
     if (at->kind == TK_END)
-        cffi_errorf(p->errbuf, p->errlen, "col %zu: %s, found end of signature", at->col, what);
+        cffi_errorf(p->errbuf, p->errlen, "col %zu: %s, found end of %s", at->col, what,
+                    p->cdef ? "declarations" : "signature");
     else
         cffi_errorf(p->errbuf, p->errlen, "col %zu: %s, found '%.*s'", at->col, what,
                     (int)(at->len > 40 ? 40 : at->len), at->start);

@@ -18,6 +18,18 @@
  *
  * Results: integers and pointers in EAX (EDX:EAX for 64-bit), float and double in st(0). The
  * stub word tells the entry stub which, and how many bytes the callee pops (see frame.h).
+ *
+ * Aggregates: arguments are copied onto the stack in whole 4-byte slots under all four
+ * conventions and never go in ECX or EDX, but under fastcall and thiscall GCC counts one against
+ * the registers as it does a 64-bit integer: each 4 bytes of it use one up, unless it is a struct
+ * holding nothing but one float or double (through nested one-member structs and one-element
+ * arrays), which GCC passes as that floating value. Results: on Linux (the
+ * System V i386 ABI GCC follows) every struct or union is written through a hidden pointer,
+ * returned in EAX: passed in the first stack slot under cdecl and stdcall, where the callee pops
+ * that slot even under cdecl (`ret $4`), and in ECX under fastcall and thiscall (the other
+ * arguments move on by one register). Under Windows' conventions (MSVC, and GCC for mingw) a
+ * result of 1, 2, 4 or 8 bytes comes back in EAX or EDX:EAX instead, and a cdecl callee leaves
+ * the hidden pointer to its caller.
  */
 #include "internal.h"
 
@@ -50,12 +62,24 @@ static void x86_finish(const cffi_abi *abi, cffi_plan *plan) {
 #define X86_SMALL_AGG_RESULT_IN_REGS 0
 #endif
 
+/* Whether agg is a struct that is just one float or double, as GCC sees it (the struct then has
+ * that value's machine mode). */
+static bool is_lone_floating(const cffi_agg *agg) {
+    if (agg->is_union || agg->nfields != 1 || agg->fields[0].count > 1) return false;
+    const cffi_field *f = &agg->fields[0];
+    if (f->type == CFFI_T_AGG) return is_lone_floating(f->agg);
+    return (f->type == CFFI_T_FLOAT || f->type == CFFI_T_DOUBLE) && agg->size == cffi_type_size(f->type);
+}
+
 static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool is_result,
                                 cffi_agg_class *out, char *errbuf, size_t errlen) {
-    (void)abi, (void)errbuf, (void)errlen;
+    (void)errbuf, (void)errlen;
     *out = (cffi_agg_class){0};
     if (!is_result) {
         out->how = CFFI_PASS_STACK;
+        if (abi->wide_uses_gprs && !is_lone_floating(agg))
+            out->uses_gprs = (uint8_t)(agg->size > 4 * abi->gpr_count ? abi->gpr_count
+                                                                      : (agg->size + 3) / 4);
         return CFFI_OK;
     }
     size_t size = agg->size;
@@ -78,23 +102,27 @@ static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool i
     .gpr_offset = X86_FRAME_GPR, .fpr_offset = 0, .reg_size = 4,                                  \
     .ret_int_offset = X86_FRAME_RET_INT, .ret_fp_offset = X86_FRAME_RET_DOUBLE,                   \
     .frame_size = X86_FRAME_SIZE, .check = NULL, /* every scalar of the grammar fits */          \
-    .finish = x86_finish, .classify = x86_classify, .sret_in_gpr = 0,                             \
+    .finish = x86_finish, .classify = x86_classify,                                               \
     .sret_callee_pops = !X86_SMALL_AGG_RESULT_IN_REGS, .entry = cffi_x86_entry, .call = cffi_x86_call
 
 CFFI_HIDDEN const cffi_abi cffi_x86_abi_cdecl = {
-    .name = "cdecl", .gpr_count = 0, .callee_pops = 0, .wide_uses_gprs = 0, X86_ABI_COMMON,
+    .name = "cdecl", .gpr_count = 0, .callee_pops = 0, .wide_uses_gprs = 0, .sret_in_gpr = 0,
+    X86_ABI_COMMON,
 };
 
 CFFI_HIDDEN const cffi_abi cffi_x86_abi_stdcall = {
-    .name = "stdcall", .gpr_count = 0, .callee_pops = 1, .wide_uses_gprs = 0, X86_ABI_COMMON,
+    .name = "stdcall", .gpr_count = 0, .callee_pops = 1, .wide_uses_gprs = 0, .sret_in_gpr = 0,
+    X86_ABI_COMMON,
 };
 
 CFFI_HIDDEN const cffi_abi cffi_x86_abi_fastcall = {
-    .name = "fastcall", .gpr_count = 2, .callee_pops = 1, .wide_uses_gprs = 1, X86_ABI_COMMON,
+    .name = "fastcall", .gpr_count = 2, .callee_pops = 1, .wide_uses_gprs = 1, .sret_in_gpr = 1,
+    X86_ABI_COMMON,
 };
 
 CFFI_HIDDEN const cffi_abi cffi_x86_abi_thiscall = {
-    .name = "thiscall", .gpr_count = 1, .callee_pops = 1, .wide_uses_gprs = 1, X86_ABI_COMMON,
+    .name = "thiscall", .gpr_count = 1, .callee_pops = 1, .wide_uses_gprs = 1, .sret_in_gpr = 1,
+    X86_ABI_COMMON,
 };
 
 _Static_assert(X86_FRAME_RET_FLOAT + 8 <= X86_FRAME_SIZE &&
