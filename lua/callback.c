@@ -357,6 +357,91 @@ static void bridge(void *ctx, void *frame_, void *stack_) {
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Signatures with a struct or union: a generic closure (frame handlers cannot place aggregates),
+ * whose handler receives pointers to the values. Struct arguments arrive as tables, a struct
+ * result is converted from the table (or buffer) the function returns. Everything runs
+ * protected: building tables allocates. A failure returns the default (a struct result: zeros).
+ */
+typedef struct agg_call {
+    cb_core *k;
+    void *ret;
+    void *const *args;
+} agg_call;
+
+static int call_agg_protected(lua_State *L) {
+    agg_call *a = lua_touserdata(L, 1);
+    cb_core *k = a->k;
+    const cffi_sig *sig = k->sig;
+    luaL_checkstack(L, k->nparams + 2, "too many callback arguments");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, k->fnref);
+    for (unsigned i = 0; i < k->nparams; i++) {
+        const cffi_agg *agg = cffi_sig_param_agg(sig, i);
+        if (agg) cffi_lua_push_agg(L, agg, a->args[i]);
+        else cffi_lua_push(L, (cffi_type)k->params[i].type, a->args[i]);
+    }
+    lua_call(L, k->nparams, 1);
+    const cffi_agg *ret_agg = cffi_sig_result_agg(sig);
+    if (ret_agg) {
+        cffi_lua_check_agg(L, k->S, -1, ret_agg, a->ret, "bad result");
+    } else if (k->result != CFFI_T_VOID) {
+        uint64_t v = 0;
+        /* No strings: nothing here keeps one alive after the call (return a buffer). */
+        const char *expect = cffi_lua_tonative(L, k->S, -1, (cffi_type)k->result, &v, false);
+        if (expect) {
+            const char *spelled = cffi_sig_result_text(sig);
+            return luaL_error(L, "bad result (%s expected, got %s)", spelled ? spelled : expect,
+                              luaL_typename(L, -1));
+        }
+        memcpy(a->ret, &v, cffi_sig_result_size(sig));
+    }
+    return 0;
+}
+
+/* The error path of bridge_agg: fail() through a stand-in register frame, whose result slot then
+ * holds on_error's result or the default. */
+static __attribute__((cold, noinline)) void fail_agg(lua_State *L, cb_core *k, void *ret,
+                                                     const char *cmsg) {
+    _Alignas(16) unsigned char frame[CFFI_CALL_FRAME_BYTES];
+    memset(frame, 0, sizeof frame);
+    fail(L, k, frame, NULL, cmsg, NULL);
+    size_t size = cffi_sig_result_size(k->sig);
+    if (cffi_sig_result_agg(k->sig)) memset(ret, 0, size); /* a half-converted struct: zeros */
+    else if (size) memcpy(ret, frame + k->ret_offset, size);
+}
+
+static void bridge_agg(void *ctx, void *ret, void *const *args) {
+    cb_core *k = ctx;
+    int saved_errno = errno;
+    size_t rsize = cffi_sig_result_size(k->sig);
+    if (!k->any_thread && !cffi_os_thread_equal(cffi_os_thread_self(), k->owner)) {
+        fprintf(stderr, "cffi: called from a foreign thread (callback %s); returning the default\n",
+                cffi_sig_text(k->sig));
+        if (!cffi_sig_result_agg(k->sig) && rsize) memcpy(ret, &k->defval, rsize);
+        errno = saved_errno;
+        return;
+    }
+    lua_State *L = k->L;
+    int base = lua_gettop(L);
+    k->depth++;
+    k->strs = 0;
+    if (k->once && k->called) {
+        fail_agg(L, k, ret, "called more than once");
+    } else if (!lua_checkstack(L, 4)) {
+        fail_agg(L, k, ret, "Lua stack overflow entering a callback");
+    } else {
+        k->called = true;
+        agg_call a = {k, ret, args};
+        lua_pushcfunction(L, msgh);
+        lua_pushcfunction(L, call_agg_protected);
+        lua_pushlightuserdata(L, &a);
+        if (lua_pcall(L, 1, 0, -3) != LUA_OK) fail_agg(L, k, ret, NULL);
+    }
+    lua_settop(L, base);
+    if (--k->depth == 0 && k->released) core_free(k);
+    errno = saved_errno;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * The userdata.
  */
 /* A cffi.callback, live or released (a released one has the __gc-less metatable). The live
@@ -552,7 +637,11 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
             o->on_error = v - 1;
             v++;
         } else if (strcmp(key, "default") == 0) {
-            if (s->result == CFFI_T_VOID) {
+            if (s->result == CFFI_T_AGG) {
+                if (!lua_isnil(L, v))
+                    luaL_error(L, "bad argument #%d to 'wrap' (option 'default': a struct or union "
+                                  "result's default is all zeros)", idx);
+            } else if (s->result == CFFI_T_VOID) {
                 if (!lua_isnil(L, v))
                     luaL_error(L, "bad argument #%d to 'wrap' (option 'default' given for a void "
                                   "callback)", idx);
@@ -643,7 +732,8 @@ static int l_wrap(lua_State *L) {
     }
 
     cffi_closure *c = NULL;
-    cffi_status st = cffi_closure_new_frame(s->sig, bridge, k, &c);
+    cffi_status st = s->has_agg ? cffi_closure_new(s->sig, bridge_agg, k, &c)
+                                : cffi_closure_new_frame(s->sig, bridge, k, &c);
     if (st != CFFI_OK) {
         release(L, cb);
         if (st == CFFI_EUNSUPPORTED || st == CFFI_EINVAL)

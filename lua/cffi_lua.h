@@ -72,6 +72,7 @@ typedef struct cffi_lua_state {
     struct cb_core *live;     /* every callback not yet released, doubly linked */
     struct cffi_lua_sig *sigs; /* every cffi.sig holding a signature, doubly linked: lua_close
                                   releases those Lua finalizes late or never */
+    cffi_scope *scope;        /* the types cffi.cdef defined in this state (NULL once closed) */
     /* Metatable identities, so that conversions recognise our userdata without a registry
      * lookup. mt_freed is a released callback's (the callback's without __gc). */
     const void *mt_callback;
@@ -138,6 +139,7 @@ typedef struct cffi_lua_sig {
     uint8_t result;          /* cffi_type */
     uint8_t nparams;
     bool has_cstr_param;     /* a const char * parameter: pushing the arguments can raise */
+    bool has_agg;            /* a struct or union parameter or result: the generic paths */
     uint8_t params[];        /* cffi_type each */
 } cffi_lua_sig;
 
@@ -217,6 +219,22 @@ int cffi_lua_argfail(lua_State *L, int idx, int shown, const char *fname, const 
 int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
                         int first, int shown_first, const char *fname, bool anchored);
 
+/* aggregate.c ----------------------------------------------------------------------------- */
+
+/* The aggregate at p (agg's layout), pushed as a table of its members. Raises on memory errors. */
+void cffi_lua_push_agg(lua_State *L, const cffi_agg *agg, const void *p);
+/* The table (or buffer) at idx converted into out (agg->size bytes, zeroed first). Raises
+ * "<what> (field 'a.b': number expected, got nil)" on a wrong or missing member. */
+void cffi_lua_check_agg(lua_State *L, const cffi_lua_state *S, int idx, const cffi_agg *agg,
+                        void *out, const char *what);
+/* cffi_lua_callnative for a signature with aggregates (s->has_agg): through cffi_call. */
+int cffi_lua_callnative_agg(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
+                            int first, int shown_first, const char *fname, bool anchored);
+
+/* memory.c: the type named at idx in the state's scope (scalars, pointers, cdef'd types); raises
+ * naming fname on an unknown type or void. */
+cffi_typeinfo cffi_lua_checktypeinfo(lua_State *L, int idx, const char *fname);
+
 /* Opening the files' parts of the module: each adds its metatable (with the state upvalue on the
  * stack top) and its module functions to the table at -2. */
 void cffi_lua_open_callback(lua_State *L);
@@ -227,6 +245,7 @@ void cffi_lua_open_library(lua_State *L);
  * the process), or fail, message. Returns the number of values pushed. */
 int cffi_lua_pushsym(lua_State *L, void *handle, const char *name);
 void cffi_lua_open_memory(lua_State *L);
+void cffi_lua_open_aggregate(lua_State *L);
 
 /* Add funcs to the module table at -2, each with the state at -1 as upvalue 1. */
 void cffi_lua_setfuncs(lua_State *L, const luaL_Reg *funcs);

@@ -29,6 +29,7 @@ const char *cffi_lua_typename(cffi_type t) {
     case CFFI_T_PTR: return "pointer";
     case CFFI_T_CSTR: return "string or pointer";
     case CFFI_T_CPTR: return "string or pointer";
+    case CFFI_T_AGG: return "table or buffer";
     case CFFI_T_COUNT: break;
     }
     return "?";
@@ -125,6 +126,7 @@ int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_si
     if (given != s->nparams)
         return luaL_error(L, "wrong number of arguments to '%s' (%d expected for %s, got %d)",
                           fname, (int)s->nparams, cffi_sig_text(s->sig), given);
+    if (s->has_agg) return cffi_lua_callnative_agg(L, S, s, fn, first, shown_first, fname, anchored);
     /* Every argument converted before the call, so no error can be raised while native code
      * runs. Each goes straight where the call stub loads it (a frame call, cffi.h). */
     _Alignas(16) unsigned char frame[CFFI_CALL_FRAME_BYTES];

@@ -113,7 +113,7 @@ cffi_lua_to_slot(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t, ui
     case CFFI_T_INT8: case CFFI_T_UINT8: case CFFI_T_INT16: case CFFI_T_UINT16:
     case CFFI_T_INT32: case CFFI_T_UINT32: case CFFI_T_INT64: case CFFI_T_UINT64:
         return cffi_lua_int_slot(L, idx, t, slot);
-    case CFFI_T_VOID: case CFFI_T_COUNT: break;
+    case CFFI_T_VOID: case CFFI_T_AGG: case CFFI_T_COUNT: break;
     }
     return "scalar type";
 }
@@ -144,6 +144,7 @@ static inline __attribute__((always_inline)) void cffi_lua_push_value(lua_State 
     }
     case CFFI_T_PTR:
     case CFFI_T_CPTR:
+    case CFFI_T_AGG: /* never pushed from here: cffi_lua_push_agg knows its layout */
     case CFFI_T_COUNT: break;
     }
     void *p;

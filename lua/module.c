@@ -148,7 +148,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     holder->sig = NULL;
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_SIG);
     char err[256] = "";
-    cffi_status st = cffi_sig_parse(text, conv, &holder->sig, err, sizeof err);
+    cffi_status st = cffi_sig_parse_in(S->scope, text, conv, &holder->sig, err, sizeof err);
     if (holder->sig) sig_track(S, holder);
     switch (st) {
     case CFFI_OK: break;
@@ -182,6 +182,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     s->result = (uint8_t)cffi_sig_result(sig);
     s->nparams = (uint8_t)n;
     s->has_cstr_param = false;
+    s->has_agg = s->result == CFFI_T_AGG;
     for (size_t i = 0; i < n; i++) {
         bool on_stack;
         size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
@@ -189,6 +190,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
         s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i],
                                          (uint8_t)cffi_sig_arg_width(sig, i)};
         if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
+        if (s->params[i] == CFFI_T_AGG) s->has_agg = true;
     }
     lua_remove(L, top + 1);                                          /* sig */
     sigcache_count(L, S);
@@ -441,6 +443,8 @@ static int state_gc(lua_State *L) {
     /* Signatures too: those parsed during lua_close have no finalizer, and those that do may
      * come later. A view called after this says the state is closing. */
     while (S->sigs) sig_release(S, S->sigs);
+    cffi_scope_free(S->scope); /* the layouts it named stay valid */
+    S->scope = NULL;
     return 0;
 }
 
@@ -467,6 +471,7 @@ static cffi_lua_state *state_new(lua_State *L) {
     lua_setmetatable(L, -2);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &state_key);
+    if (cffi_scope_new(&S->scope) != CFFI_OK) luaL_error(L, "cffi: out of memory");
     return S;
 }
 
@@ -495,6 +500,7 @@ CFFI_API int luaopen_cffi(lua_State *L) {
     cffi_lua_open_buffer(L);
     cffi_lua_open_library(L);
     cffi_lua_open_memory(L);
+    cffi_lua_open_aggregate(L);
     S->mt_callback = meta_keep(L, CFFI_LUA_CALLBACK, CFFI_LUA_UV_MT_CALLBACK);
     S->mt_freed = freed_meta(L);
     S->mt_function = meta_keep(L, CFFI_LUA_FUNCTION, CFFI_LUA_UV_MT_FUNCTION);

@@ -135,3 +135,30 @@ int helper_call_n(int (*fn)(int), int times) {
     for (int i = 0; i < times; i++) acc += fn(i);
     return acc;
 }
+
+/* Structs by value, as game code passes them: natives taking and returning them, and callers of
+ * callbacks that do. */
+typedef struct { float x, y, z; } helper_vec3;
+typedef struct { int x, y, w, h; } helper_rect;
+typedef struct { unsigned char r, g, b, a; } helper_color;
+typedef struct { helper_vec3 pos; helper_color tint; double weight; int ids[3]; } helper_entity;
+
+helper_vec3 helper_vec3_add(helper_vec3 a, helper_vec3 b) {
+    return (helper_vec3){a.x + b.x, a.y + b.y, a.z + b.z};
+}
+int helper_rect_area(helper_rect r) { return r.w * r.h; }
+helper_entity helper_entity_moved(helper_entity e, helper_vec3 by) {
+    e.pos = helper_vec3_add(e.pos, by);
+    e.ids[2] += 1;
+    return e;
+}
+/* Calls cb(v, k) twice and sums the results' components. */
+float helper_call_vec3(helper_vec3 (*cb)(helper_vec3, float), helper_vec3 v, float k) {
+    helper_vec3 a = cb(v, k), b = cb(a, k);
+    return b.x + b.y + b.z;
+}
+/* Calls cb with an entity built in C and returns what it returned. */
+helper_entity helper_call_entity(helper_entity (*cb)(int, helper_entity)) {
+    helper_entity e = {{1.5f, -2.0f, 4.0f}, {10, 20, 30, 255}, 0.25, {7, 8, 9}};
+    return cb(42, e);
+}
