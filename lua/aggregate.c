@@ -168,40 +168,81 @@ void cffi_lua_check_agg(lua_State *L, const cffi_lua_state *S, int idx, const cf
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Calls through signatures with aggregates: every argument converted into a value of its type,
- * then cffi_call (frame calls cannot place aggregates).
+ * Calls through signatures with aggregates or "...": every argument converted into a value of its
+ * type, then cffi_call or cffi_call_variadic (frame calls cannot place either).
  */
-int cffi_lua_callnative_agg(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
-                            int first, int shown_first, const char *fname, bool anchored) {
-    cffi_sig *sig = s->sig;
-    size_t n = s->nparams, bytes = cffi_sig_result_size(sig) + 16;
-    for (size_t i = 0; i < n; i++) bytes += (cffi_sig_param_size(sig, i) + 15) / 16 * 16;
-    /* The values live in a userdata, so that an error raised while converting frees them. */
-    unsigned char *values = lua_newuserdatauv(L, bytes + n * sizeof(void *), 0);
-    void **args = (void **)(values + bytes);
-    unsigned char *at = values + (cffi_sig_result_size(sig) + 15) / 16 * 16;
-    for (size_t i = 0; i < n; i++) {
-        int idx = first + (int)i;
-        args[i] = at;
-        const cffi_agg *agg = cffi_sig_param_agg(sig, i);
-        if (agg) {
-            char what[64];
-            snprintf(what, sizeof what, "bad argument #%d to '%s'", shown_first + (int)i, fname);
-            cffi_lua_check_agg(L, S, idx, agg, at, what);
-        } else {
-            uint64_t slot = 0;
-            const char *expect = cffi_lua_tonative(L, S, idx, (cffi_type)s->params[i], &slot, true);
-            if (expect) {
-                const char *spelled = cffi_sig_param_text(sig, i);
-                return cffi_lua_argfail(L, idx, shown_first + (int)i, fname,
-                                        spelled ? spelled : expect);
-            }
-            memcpy(at, &slot, cffi_sig_param_size(sig, i));
+
+/* The type a variadic argument is passed as, from its Lua value: an integer as int when it fits
+ * (what %d and most varargs APIs read), else long long; any other number as double; a boolean as
+ * int; a string as const char *; nil and cffi's userdata as pointers. */
+static cffi_type variadic_type(lua_State *L, int idx) {
+    switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            lua_Integer v = lua_tointeger(L, idx);
+            return v >= INT32_MIN && v <= INT32_MAX ? CFFI_T_INT32 : CFFI_T_INT64;
         }
-        at += (cffi_sig_param_size(sig, i) + 15) / 16 * 16;
+        return CFFI_T_DOUBLE;
+    case LUA_TBOOLEAN: return CFFI_T_INT32;
+    case LUA_TSTRING: return CFFI_T_CSTR;
+    case LUA_TNIL: case LUA_TLIGHTUSERDATA: case LUA_TUSERDATA: return CFFI_T_PTR;
+    default: return CFFI_T_VOID;
+    }
+}
+
+/* Argument i (Lua index idx) into at, as type t (or the aggregate agg). */
+static void convert_arg(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, size_t i,
+                        int idx, int shown, cffi_type t, const cffi_agg *agg, unsigned char *at,
+                        const char *fname) {
+    if (agg) {
+        char what[64];
+        snprintf(what, sizeof what, "bad argument #%d to '%s'", shown, fname);
+        cffi_lua_check_agg(L, S, idx, agg, at, what);
+        return;
+    }
+    uint64_t slot = 0;
+    if (t == CFFI_T_INT32 && lua_type(L, idx) == LUA_TBOOLEAN) {
+        slot = lua_toboolean(L, idx);
+    } else {
+        const char *expect = cffi_lua_tonative(L, S, idx, t, &slot, true);
+        if (expect) {
+            const char *spelled = i < s->nparams ? cffi_sig_param_text(s->sig, i) : NULL;
+            cffi_lua_argfail(L, idx, shown, fname, spelled ? spelled : expect);
+        }
+    }
+    memcpy(at, &slot, cffi_type_size(t));
+}
+
+int cffi_lua_callnative_generic(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s,
+                                void *fn, int first, int given, int shown_first,
+                                const char *fname, bool anchored) {
+    cffi_sig *sig = s->sig;
+    size_t n = (size_t)given, nfixed = s->nparams, nextra = n - nfixed;
+    if (n > CFFI_MAX_PARAMS)
+        return luaL_error(L, "too many arguments to '%s' (at most %d)", fname, CFFI_MAX_PARAMS);
+    size_t rsize = (cffi_sig_result_size(sig) + 15) / 16 * 16, bytes = rsize;
+    for (size_t i = 0; i < n; i++)
+        bytes += i < nfixed ? (cffi_sig_param_size(sig, i) + 15) / 16 * 16 : 16;
+    /* The values live in a userdata, so that an error raised while converting frees them. */
+    unsigned char *values = lua_newuserdatauv(L, bytes + n * (sizeof(void *) + 1), 0);
+    void **args = (void **)(values + bytes);
+    cffi_type *extra = (cffi_type *)lua_newuserdatauv(L, (nextra + 1) * sizeof(cffi_type), 0);
+    unsigned char *at = values + rsize;
+    for (size_t i = 0; i < n; i++) {
+        int idx = first + (int)i, shown = shown_first + (int)i;
+        cffi_type t = i < nfixed ? (cffi_type)s->params[i] : variadic_type(L, idx);
+        if (t == CFFI_T_VOID)
+            cffi_lua_argfail(L, idx, shown, fname, "number, boolean, string, nil or pointer "
+                                                   "(a variadic argument)");
+        if (i >= nfixed) extra[i - nfixed] = t;
+        args[i] = at;
+        convert_arg(L, S, s, i, idx, shown, t, i < nfixed ? cffi_sig_param_agg(sig, i) : NULL,
+                    at, fname);
+        at += i < nfixed ? (cffi_sig_param_size(sig, i) + 15) / 16 * 16 : 16;
     }
     if (!anchored) cffi_sig_ref(sig);
-    cffi_status st = cffi_call(sig, fn, values, args);
+    cffi_status st = s->variadic ? cffi_call_variadic(sig, fn, values, args, nextra, extra)
+                                 : cffi_call(sig, fn, values, args);
     const cffi_agg *ret_agg = cffi_sig_result_agg(sig);
     cffi_type result = cffi_sig_result(sig);
     if (!anchored) cffi_sig_free(sig);

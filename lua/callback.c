@@ -684,6 +684,9 @@ static int l_wrap(lua_State *L) {
      * finalizer are released by it; after it, checksig refuses: none is made. */
     const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig */
     int sigidx = lua_gettop(L);
+    if (s->variadic)
+        luaL_argerror(L, 2, "a variadic signature cannot be a callback (the function could not "
+                            "tell what it was passed)");
     wrap_opts o;
     uint64_t defval;
     check_opts(L, optidx, s, &o, &defval); /* may leave a copy of on_error on the top */

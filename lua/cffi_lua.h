@@ -140,6 +140,7 @@ typedef struct cffi_lua_sig {
     uint8_t nparams;
     bool has_cstr_param;     /* a const char * parameter: pushing the arguments can raise */
     bool has_agg;            /* a struct or union parameter or result: the generic paths */
+    bool variadic;           /* "...": extra arguments, typed by their Lua values */
     uint8_t params[];        /* cffi_type each */
 } cffi_lua_sig;
 
@@ -227,9 +228,11 @@ void cffi_lua_push_agg(lua_State *L, const cffi_agg *agg, const void *p);
  * "<what> (field 'a.b': number expected, got nil)" on a wrong or missing member. */
 void cffi_lua_check_agg(lua_State *L, const cffi_lua_state *S, int idx, const cffi_agg *agg,
                         void *out, const char *what);
-/* cffi_lua_callnative for a signature with aggregates (s->has_agg): through cffi_call. */
-int cffi_lua_callnative_agg(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s, void *fn,
-                            int first, int shown_first, const char *fname, bool anchored);
+/* cffi_lua_callnative for a signature with aggregates or "..." (s->has_agg, s->variadic):
+ * through cffi_call or cffi_call_variadic. given: the number of Lua arguments. */
+int cffi_lua_callnative_generic(lua_State *L, const cffi_lua_state *S, const cffi_lua_sig *s,
+                                void *fn, int first, int given, int shown_first,
+                                const char *fname, bool anchored);
 
 /* memory.c: the type named at idx in the state's scope (scalars, pointers, cdef'd types); raises
  * naming fname on an unknown type or void. */

@@ -183,6 +183,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     s->nparams = (uint8_t)n;
     s->has_cstr_param = false;
     s->has_agg = s->result == CFFI_T_AGG;
+    s->variadic = cffi_sig_variadic(sig);
     for (size_t i = 0; i < n; i++) {
         bool on_stack;
         size_t offset = cffi_sig_arg_place(sig, i, &on_stack);

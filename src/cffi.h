@@ -178,6 +178,11 @@ CFFI_API size_t cffi_sig_callee_pop(const cffi_sig *sig);
  * out of range; and of the result type ("void", "size_t"). For messages naming what is expected. */
 CFFI_API const char *cffi_sig_param_text(const cffi_sig *sig, size_t i);
 CFFI_API const char *cffi_sig_result_text(const cffi_sig *sig);
+/* Whether the parameter list ends in "...": the parameters above are the fixed ones. Such a
+ * signature is called with cffi_call (the fixed arguments only) or cffi_call_variadic; no closure
+ * can be made for it (CFFI_EUNSUPPORTED: a callee cannot tell what it was passed). Variadic
+ * functions are caller-pop: "..." with stdcall, fastcall or thiscall is CFFI_EUNSUPPORTED. */
+CFFI_API bool cffi_sig_variadic(const cffi_sig *sig);
 /* The layout of an aggregate parameter or result (CFFI_T_AGG), else NULL. */
 CFFI_API const cffi_agg *cffi_sig_param_agg(const cffi_sig *sig, size_t i);
 CFFI_API const cffi_agg *cffi_sig_result_agg(const cffi_sig *sig);
@@ -258,6 +263,18 @@ CFFI_API void cffi_set_dead_hook(cffi_dead_hook hook);
  * parameter's type; ret receives exactly the result type's size (may be NULL for void).
  */
 CFFI_API cffi_status cffi_call(const cffi_sig *sig, void *fn, void *ret, void *const *args);
+
+/* A call of a variadic function (cffi_sig_variadic): args holds the fixed arguments, then nextra
+ * more of the types extra_types (scalars). Each extra argument is passed as C's default argument
+ * promotions make it (float as double, bool and integers narrower than int as int), as the
+ * convention passes variadic arguments (on win64 a double also in its integer register; on armhf
+ * everything by the base standard, without VFP registers). printf("%d %.1f\n", 5, 2.5):
+ *   cffi_type extra[] = {CFFI_T_INT32, CFFI_T_DOUBLE};
+ *   cffi_call_variadic(sig, printf, &ret, (void *[]){&fmt, &five, &two_and_a_half}, 2, extra);
+ */
+CFFI_API cffi_status cffi_call_variadic(const cffi_sig *sig, void *fn, void *ret,
+                                        void *const *args, size_t nextra,
+                                        const cffi_type *extra_types);
 
 /* Frame calls: the fast form of cffi_call and the mirror of frame closures, for a caller that
  * converts its arguments straight into place instead of into values of their types (the Lua

@@ -24,8 +24,9 @@ static cffi_status closure_new(const cffi_sig *sig, cffi_handler fn, bool is_fra
     if (!out) return CFFI_EINVAL;
     *out = NULL;
     if (!sig || !fn) return CFFI_EINVAL;
-    /* A frame handler reads scalar slots; aggregates need the dispatcher's copies. */
-    if (is_frame && sig->plan->has_agg) return CFFI_EUNSUPPORTED;
+    /* A frame handler reads scalar slots; aggregates need the dispatcher's copies. A variadic
+     * callee cannot know what it was passed. */
+    if ((is_frame && sig->plan->has_agg) || sig->variadic) return CFFI_EUNSUPPORTED;
     cffi_closure *c;
     cffi_status s = cffi_slot_acquire(&c);
     if (s != CFFI_OK) return s;

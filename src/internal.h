@@ -145,6 +145,11 @@ struct cffi_abi {
                                  register; 0: the first stack slot */
     uint8_t sret_callee_pops; /* 1: the callee pops the hidden pointer's stack slot even where it
                                  pops nothing else (GCC's i386 on Linux) */
+    /* Variadic calls. */
+    const cffi_abi *variadic; /* the convention every argument of a variadic call follows, if
+                                 not this one (armhf: the base standard, no VFP registers) */
+    uint8_t variadic_fp_in_gprs; /* 1: a floating variadic argument in a register goes in the
+                                    integer register of its position too (win64) */
     const void *entry;      /* entry stub: jumped to by every thunk of this convention */
     /* Optional: the entry stub of frame closures, which calls the record's frame handler
      * directly. NULL: frame closures use entry, and cffi_dispatch calls their handler. */
@@ -172,6 +177,9 @@ struct cffi_sig {
     const cffi_plan *plan;
     const cffi_agg *result_agg;         /* for a CFFI_T_AGG result */
     const cffi_agg *const *param_aggs;  /* nparams entries, NULL for scalars */
+    bool variadic;                      /* "...": params are the fixed ones; plan places them
+                                           as a variadic call does */
+    const cffi_abi *call_abi;           /* the abi the plan follows (abi, or its variadic one) */
 };
 
 /* ---------------------------------------------------------------------------------------------

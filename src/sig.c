@@ -169,8 +169,16 @@ static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_
     sig->params = d.params;
     sig->param_aggs = d.param_aggs;
 
+    /* A variadic function is called by the variadic rules even for its fixed arguments. */
+    const cffi_abi *call_abi = d.variadic && abi->variadic ? abi->variadic : abi;
+    if (d.variadic && abi->callee_pops) {
+        cffi_errorf(p->errbuf, p->errlen, "a variadic function cannot be %s: its caller removes "
+                    "the arguments (declare it cdecl)", abi->name);
+        sig_obj_destroy(sig);
+        return CFFI_EUNSUPPORTED;
+    }
     cffi_plan *plan;
-    s = cffi_plan_build(abi, d.result, d.result_agg, d.params, d.param_aggs, d.nparams, &plan,
+    s = cffi_plan_build(call_abi, d.result, d.result_agg, d.params, d.param_aggs, d.nparams, &plan,
                         p->errbuf, p->errlen);
     if (s != CFFI_OK) {
         sig_obj_destroy(sig);
@@ -186,6 +194,8 @@ static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_
     sig->pub.plan = plan;
     sig->pub.result_agg = d.result_agg;
     sig->pub.param_aggs = d.param_aggs;
+    sig->pub.variadic = d.variadic;
+    sig->pub.call_abi = call_abi;
     *out = sig;
     return CFFI_OK;
 }
@@ -423,6 +433,8 @@ size_t cffi_sig_param_size(const cffi_sig *sig, size_t i) {
     if (!sig || i >= sig->nparams) return 0;
     return sig->param_aggs[i] ? sig->param_aggs[i]->size : cffi_type_size(sig->params[i]);
 }
+
+bool cffi_sig_variadic(const cffi_sig *sig) { return sig && sig->variadic; }
 
 size_t cffi_sig_result_size(const cffi_sig *sig) {
     if (!sig) return 0;

@@ -1548,6 +1548,7 @@ cffi_status cffi_sig_grammar_describe(cffi_sig_parser *p, const node *fn, cffi_s
     d->nparams = fn->nparams;
     d->result = result;
     d->result_agg = result_agg;
+    d->variadic = fn->varargs_col != 0;
     return CFFI_OK;
 }
 
@@ -1577,11 +1578,6 @@ const node *cffi_sig_grammar_parse(cffi_sig_parser *p) {
     }
     if (tok(p)->kind != TK_END) {
         fail_expected(p, CFFI_EBADSIG, tok(p), "expected end of signature");
-        return NULL;
-    }
-    if (fn->varargs_col) {
-        fail_at(p, CFFI_EBADSIG, fn->varargs_col,
-                "variadic functions ('...') are not supported yet");
         return NULL;
     }
     return fn;

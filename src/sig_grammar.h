@@ -65,6 +65,7 @@ typedef struct cffi_sig_desc {
     size_t nparams;
     cffi_type result;
     const cffi_agg *result_agg;
+    bool variadic;            /* the list ends in "...": params are the fixed ones */
 } cffi_sig_desc;
 
 /* Describe fn (from cffi_sig_grammar_parse on p). A type this runtime cannot pass fails with the

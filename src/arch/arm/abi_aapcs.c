@@ -77,7 +77,9 @@ static void place(const cffi_abi *abi, cffi_type ret, const cffi_type *params, s
     .frame_size = ARM_FRAME_SIZE, .place = place, .entry = cffi_arm_entry,                      \
     .frame_entry = NULL, .call = cffi_arm_call
 
-/* The native convention of armhf: floating values in VFP registers. */
-CFFI_HIDDEN const cffi_abi cffi_arm_abi_vfp = {.name = "aapcs_vfp", .fpr_count = 16, AAPCS_FACTS};
 /* The base standard: floating values in core registers and on the stack. */
 CFFI_HIDDEN const cffi_abi cffi_arm_abi_base = {.name = "aapcs", .fpr_count = 0, AAPCS_FACTS};
+/* The native convention of armhf: floating values in VFP registers. A variadic call passes
+ * every argument by the base standard (AAPCS 6.4.1: VFP registers are never used for it). */
+CFFI_HIDDEN const cffi_abi cffi_arm_abi_vfp = {.name = "aapcs_vfp", .fpr_count = 16,
+                                               .variadic = &cffi_arm_abi_base, AAPCS_FACTS};

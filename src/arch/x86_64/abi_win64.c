@@ -50,6 +50,7 @@ CFFI_HIDDEN const cffi_abi cffi_x64_abi_win64 = {
     .finish = NULL, /* caller-pop: the entry stub needs no per-signature word */
     .classify = win64_classify,
     .sret_in_gpr = 1,
+    .variadic_fp_in_gprs = 1, /* the callee spills rcx, rdx, r8, r9 and reads varargs there */
     .entry = cffi_x64_entry_win64,
     .frame_entry = CFFI_X64_FRAME_ENTRY(cffi_x64_entry_win64_frame),
     .call = cffi_x64_call_win64,
