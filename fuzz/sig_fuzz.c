@@ -65,6 +65,11 @@ static void check_handler(void *ctx, void *ret, void *const *args) {
 
 static void exercise(const cffi_sig *sig) {
     size_t n = cffi_sig_nparams(sig);
+    /* Scalars only: a variadic signature has no closure, and an aggregate's value does not fit
+     * the 16-byte values below (test_agg and the random differential cover those). */
+    bool scalars = !cffi_sig_variadic(sig) && cffi_sig_result(sig) != CFFI_T_AGG;
+    for (size_t i = 0; i < n; i++) scalars = scalars && cffi_sig_param(sig, i) != CFFI_T_AGG;
+    if (!scalars) return;
     static unsigned char values[CFFI_MAX_PARAMS][16];
     void *args[CFFI_MAX_PARAMS + 1];
     for (size_t i = 0; i < n; i++) {
