@@ -70,16 +70,26 @@ typedef struct path {
     size_t len;
 } path;
 
-static size_t path_push(path *at, const char *fmt, const char *name, size_t index) {
+/* Append text to the path; returns the length before, for path_pop. */
+static size_t path_push(path *at, const char *text) {
     size_t mark = at->len;
-    if (at->len < sizeof at->text) {
-        int n = name ? snprintf(at->text + at->len, sizeof at->text - at->len, fmt,
-                                at->len ? "." : "", name)
-                     : snprintf(at->text + at->len, sizeof at->text - at->len, fmt, index);
-        if (n > 0) at->len += (size_t)n;
-        if (at->len >= sizeof at->text) at->len = sizeof at->text - 1;
-    }
+    int n = snprintf(at->text + at->len, sizeof at->text - at->len, "%s", text);
+    if (n > 0) at->len += (size_t)n;
+    if (at->len >= sizeof at->text) at->len = sizeof at->text - 1;
     return mark;
+}
+
+/* ".name" (or "name" first) and "[k]". */
+static size_t path_push_name(path *at, const char *name) {
+    size_t mark = path_push(at, at->len ? "." : "");
+    path_push(at, name);
+    return mark;
+}
+
+static size_t path_push_index(path *at, size_t index) {
+    char text[32];
+    snprintf(text, sizeof text, "[%zu]", index);
+    return path_push(at, text);
 }
 
 static void path_pop(path *at, size_t mark) {
@@ -128,13 +138,13 @@ static void fields_from(lua_State *L, conversion *c, int idx, const cffi_agg *ag
             fields_from(L, c, idx, f->agg, at);
             continue;
         }
-        size_t mark = path_push(&c->at, "%s%s", f->name, 0);
+        size_t mark = path_push_name(&c->at, f->name);
         lua_getfield(L, idx, f->name);
         if (f->count) {
             if (!lua_istable(L, -1)) fail(L, c, -1, "table (an array)");
             size_t step = f->type == CFFI_T_AGG ? f->agg->size : cffi_type_size(f->type);
             for (size_t k = 0; k < f->count; k++) {
-                size_t elem = path_push(&c->at, "[%zu]", NULL, k + 1);
+                size_t elem = path_push_index(&c->at, k + 1);
                 lua_rawgeti(L, -1, (lua_Integer)k + 1);
                 member_from(L, c, -1, f->type, f->agg, at + k * step);
                 lua_pop(L, 1);
@@ -292,7 +302,7 @@ static const cffi_field *find_member(const cffi_agg *agg, const char *name, size
 static bool member_offset(const cffi_agg *agg, const char *name, size_t *offset) {
     size_t total = 0;
     for (;;) {
-        size_t len = strcspn(name, ".["), at;
+        size_t len = strcspn(name, ".["), at = 0;
         const cffi_field *f = find_member(agg, name, len, &at);
         if (!f) return false;
         total += at;
@@ -317,7 +327,7 @@ static bool member_offset(const cffi_agg *agg, const char *name, size_t *offset)
 static int l_offsetof(lua_State *L) {
     cffi_typeinfo info = cffi_lua_checktypeinfo(L, 1, "offsetof");
     const char *field = luaL_checkstring(L, 2);
-    size_t offset;
+    size_t offset = 0;
     if (!info.agg)
         luaL_argerror(L, 1, lua_pushfstring(L, "struct or union expected, got %s",
                                             lua_tostring(L, 1)));
