@@ -610,6 +610,10 @@ static void rt_check_value(rt_desc *d, const char *what, rt_eq_fn eq, const void
 {
     char msg[1200], e[520], g[520];
     rt_checks++;
+    if (!expected || !got) {
+        rt_fail(d, what); /* no value to compare: never the case for a checked value */
+        return;
+    }
     if (eq ? eq(expected, got) : memcmp(expected, got, n) == 0)
         return;
     if (n > 256)
