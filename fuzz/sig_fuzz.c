@@ -36,6 +36,7 @@ static void arg_value(cffi_type t, size_t i, void *out) {
     case CFFI_T_BOOL: *(bool *)out = (i & 1) != 0; break;
     case CFFI_T_FLOAT: *(float *)out = (float)i + 0.5f; break;
     case CFFI_T_DOUBLE: *(double *)out = (double)i * 3.25 - 1.0; break;
+    case CFFI_T_LDOUBLE: *(long double *)out = (long double)i * 1.5L - 2.0L; break;
     default: memcpy(out, &bits, cffi_type_size(t)); break;
     }
 }

@@ -26,7 +26,7 @@ static void push_member(lua_State *L, cffi_type type, const cffi_agg *agg, const
         push_fields(L, agg, p);
         return;
     }
-    uint64_t aligned = 0;
+    union { uint64_t slot; long double ld; } aligned = {0}; /* room for any scalar */
     memcpy(&aligned, p, cffi_type_size(type));
     cffi_lua_push(L, type, &aligned);
 }
@@ -119,7 +119,7 @@ static void member_from(lua_State *L, conversion *c, int idx, cffi_type type, co
         fields_from(L, c, idx, agg, out);
         return;
     }
-    uint64_t value = 0;
+    union { uint64_t slot; long double ld; } value = {0}; /* room for any scalar */
     /* No Lua strings: nothing would keep one alive inside the struct's copy. */
     const char *expected = cffi_lua_tonative(L, c->S, idx, type, &value, false);
     if (expected) fail(L, c, idx, expected);
@@ -210,9 +210,9 @@ static void convert_arg(lua_State *L, const cffi_lua_state *S, const cffi_lua_si
         cffi_lua_check_agg(L, S, idx, agg, at, what);
         return;
     }
-    uint64_t slot = 0;
+    union { uint64_t slot; long double ld; } slot = {0}; /* room for any scalar */
     if (t == CFFI_T_INT32 && lua_type(L, idx) == LUA_TBOOLEAN) {
-        slot = lua_toboolean(L, idx);
+        slot.slot = (uint64_t)lua_toboolean(L, idx);
     } else {
         const char *expect = cffi_lua_tonative(L, S, idx, t, &slot, true);
         if (expect) {

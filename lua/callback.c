@@ -384,7 +384,7 @@ static int call_agg_protected(lua_State *L) {
     if (ret_agg) {
         cffi_lua_check_agg(L, k->S, -1, ret_agg, a->ret, "bad result");
     } else if (k->result != CFFI_T_VOID) {
-        uint64_t v = 0;
+        union { uint64_t slot; long double ld; } v = {0}; /* room for any scalar */
         /* No strings: nothing here keeps one alive after the call (return a buffer). */
         const char *expect = cffi_lua_tonative(L, k->S, -1, (cffi_type)k->result, &v, false);
         if (expect) {

@@ -29,6 +29,7 @@ const char *cffi_lua_typename(cffi_type t) {
     case CFFI_T_PTR: return "pointer";
     case CFFI_T_CSTR: return "string or pointer";
     case CFFI_T_CPTR: return "string or pointer";
+    case CFFI_T_LDOUBLE: return "long double";
     case CFFI_T_AGG: return "table or buffer";
     case CFFI_T_COUNT: break;
     }
@@ -63,6 +64,12 @@ bool cffi_lua_userdata_addr(lua_State *L, const cffi_lua_state *S, int idx, void
 
 const char *cffi_lua_tonative(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t,
                               void *out, bool allow_string) {
+    if (t == CFFI_T_LDOUBLE) { /* wider than a slot: a number, as it is */
+        if (lua_type(L, idx) != LUA_TNUMBER) return "long double";
+        long double v = (long double)lua_tonumber(L, idx);
+        memcpy(out, &v, sizeof v);
+        return NULL;
+    }
     uint64_t slot;
     const char *expect = cffi_lua_to_slot(L, S, idx, t, &slot, allow_string);
     /* The value is the slot's low bytes: every target cffi supports is little-endian. */

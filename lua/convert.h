@@ -113,7 +113,7 @@ cffi_lua_to_slot(lua_State *L, const cffi_lua_state *S, int idx, cffi_type t, ui
     case CFFI_T_INT8: case CFFI_T_UINT8: case CFFI_T_INT16: case CFFI_T_UINT16:
     case CFFI_T_INT32: case CFFI_T_UINT32: case CFFI_T_INT64: case CFFI_T_UINT64:
         return cffi_lua_int_slot(L, idx, t, slot);
-    case CFFI_T_VOID: case CFFI_T_AGG: case CFFI_T_COUNT: break;
+    case CFFI_T_VOID: case CFFI_T_LDOUBLE: case CFFI_T_AGG: case CFFI_T_COUNT: break;
     }
     return "scalar type";
 }
@@ -136,6 +136,12 @@ static inline __attribute__((always_inline)) void cffi_lua_push_value(lua_State 
     case CFFI_T_UINT64: lua_pushinteger(L, (lua_Integer)*(const uint64_t *)in); return;
     case CFFI_T_FLOAT: lua_pushnumber(L, *(const float *)in); return;
     case CFFI_T_DOUBLE: lua_pushnumber(L, *(const double *)in); return;
+    case CFFI_T_LDOUBLE: {
+        long double v;
+        memcpy(&v, in, sizeof v);
+        lua_pushnumber(L, (lua_Number)v); /* rounded to a Lua number */
+        return;
+    }
     case CFFI_T_CSTR: {
         const char *s;
         memcpy(&s, in, sizeof s);

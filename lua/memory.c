@@ -90,7 +90,7 @@ static int l_read(lua_State *L) {
         cffi_lua_push_agg(L, t.agg, p);
         return 1;
     }
-    uint64_t v = 0;
+    union { uint64_t slot; long double ld; } v = {0}; /* room for any scalar */
     memcpy(&v, p, t.size); /* memcpy: the address need not be aligned */
     cffi_lua_push(L, t.type, &v);
     return 1;
@@ -108,7 +108,7 @@ static int l_write(lua_State *L) {
         memcpy(p, copy, t.size);
         return 0;
     }
-    uint64_t v = 0;
+    union { uint64_t slot; long double ld; } v = {0}; /* room for any scalar */
     /* No Lua strings: nothing would keep one alive once stored in native memory. */
     const char *expect = cffi_lua_tonative(L, cffi_lua_getstate(L), 3, t.type, &v, false);
     if (expect) cffi_lua_argfail(L, 3, 3, "write", expect);

@@ -182,7 +182,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     s->result = (uint8_t)cffi_sig_result(sig);
     s->nparams = (uint8_t)n;
     s->has_cstr_param = false;
-    s->has_agg = s->result == CFFI_T_AGG;
+    s->has_agg = s->result == CFFI_T_AGG || s->result == CFFI_T_LDOUBLE;
     s->variadic = cffi_sig_variadic(sig);
     for (size_t i = 0; i < n; i++) {
         bool on_stack;
@@ -191,7 +191,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
         s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i],
                                          (uint8_t)cffi_sig_arg_width(sig, i)};
         if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
-        if (s->params[i] == CFFI_T_AGG) s->has_agg = true;
+        if (s->params[i] == CFFI_T_AGG || s->params[i] == CFFI_T_LDOUBLE) s->has_agg = true;
     }
     lua_remove(L, top + 1);                                          /* sig */
     sigcache_count(L, S);

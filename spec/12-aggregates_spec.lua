@@ -134,6 +134,18 @@ describe("aggregates", function()
       "a struct or union result's default is all zeros")
   end)
 
+  it("passes long double to and from compiled code", function()
+    if not pcall(cffi.cast, somewhere, "long double(long double)") then return end -- AArch64
+    local scale = util.helper("helper_ld_scale", "long double(long double, int)")
+    assert.equal(3.75, scale(1.25, 3))
+    local cb = cffi.wrap(function(x, k) return x * k end, "long double(long double, int)")
+    assert.equal(7.0, util.helper("helper_ld_call", "long double(void *, long double)")(cb, 2))
+    cb:free()
+    local buf = cffi.alloc(cffi.sizeof("long double"))
+    cffi.write(buf, "long double", 0.5)
+    assert.equal(0.5, cffi.read(buf, "long double"))
+  end)
+
   it("keeps one state's names to itself", function()
     -- a name defined only in this state is unknown to the C API's own scope: no leak between
     -- Lua states (each has its own), and signatures with the same layout are one object

@@ -73,7 +73,14 @@ const cffi_agg *cffi_agg_intern(const char *text, const cffi_field *fields, size
     return a ? &a->pub : NULL;
 }
 
-bool cffi_agg_misaligned(const cffi_agg *agg) { return ((const agg_obj *)agg)->misaligned; }
+bool cffi_agg_misaligned(const cffi_agg *agg) {
+    return agg != &cffi_ldouble_layout && ((const agg_obj *)agg)->misaligned;
+}
+
+/* long double as the placement sees it: a value of its size and alignment, of one member. */
+static const cffi_field ldouble_field = {"", 0, CFFI_T_LDOUBLE, NULL, 0};
+const cffi_agg cffi_ldouble_layout = {sizeof(long double), _Alignof(long double), false, 1,
+                                      &ldouble_field, "long double"};
 
 bool cffi_agg_walk(const cffi_agg *agg, size_t base, cffi_agg_visitor visit, void *ctx) {
     for (size_t i = 0; i < agg->nfields; i++) {
@@ -103,6 +110,7 @@ size_t cffi_member_align(cffi_type t) {
     case CFFI_T_FLOAT: return MEMBER_ALIGN(float);
     case CFFI_T_DOUBLE: return MEMBER_ALIGN(double);
     case CFFI_T_PTR: case CFFI_T_CSTR: case CFFI_T_CPTR: return MEMBER_ALIGN(void *);
+    case CFFI_T_LDOUBLE: return MEMBER_ALIGN(long double);
     case CFFI_T_VOID: case CFFI_T_AGG: case CFFI_T_COUNT: break;
     }
     return 1;

@@ -18,6 +18,11 @@ CFFI_HIDDEN const cffi_agg *cffi_agg_intern(const char *text, const cffi_field *
                                             bool misaligned);
 CFFI_HIDDEN bool cffi_agg_misaligned(const cffi_agg *agg);
 
+/* The layout plans give a long double (CFFI_T_LDOUBLE) argument or result: conventions pass it
+ * like an aggregate of its size (on the stack, or by reference), or return it in st(0)
+ * (CFFI_PASS_X87), which their classify hooks tell by this object's address. */
+extern CFFI_HIDDEN const cffi_agg cffi_ldouble_layout;
+
 /* Call visit(ctx, offset, type) for every scalar inside agg (arrays element by element, nested
  * aggregates recursively), offsets from the start of agg plus base, until visit returns false.
  * Returns false if it was stopped. */

@@ -97,8 +97,16 @@ static void call_planned(const cffi_plan *plan, const call_setup *setup, void *f
         store_slot((plan->sret.on_stack ? stack : frame) + plan->sret.offset, CFFI_T_PTR,
                    plan->sret.width, &result);
     }
-    setup->abi->call(fn, frame, stack, plan->stack_bytes);
+    cffi_call_stub stub = plan->ret_how == CFFI_RET_X87 && setup->abi->call_x87
+                              ? setup->abi->call_x87
+                              : setup->abi->call;
+    stub(fn, frame, stack, plan->stack_bytes);
     if (!ret || plan->ret_how == CFFI_RET_SRET || plan->ret_type == CFFI_T_VOID) return;
+    if (plan->ret_how == CFFI_RET_X87) { /* the call stub stored st(0) there: 10 bytes */
+        memcpy(ret, frame + plan->ret_offset, 10);
+        memset((unsigned char *)ret + 10, 0, sizeof(long double) - 10); /* not stack bytes */
+        return;
+    }
     if (plan->ret_how == CFFI_RET_PARTS) {
         for (const cffi_part *part = &plan->parts[plan->ret_part];; part++) {
             memcpy((unsigned char *)ret + part->src, frame + part->offset, part->size);
@@ -116,7 +124,7 @@ static __attribute__((noinline)) void call_agg_alloc(const cffi_sig *sig, void *
                                                      void *const *args) {
     aligned_chunk frame_chunks[FRAME_CHUNKS], stack_chunks[STACK_CHUNKS];
     aligned_chunk scratch[sig->plan->scratch / 16 + 1];
-    call_setup setup = {sig->param_aggs, sig->call_abi, sig->nparams};
+    call_setup setup = {sig->plan->aggs, sig->call_abi, sig->nparams};
     call_planned(sig->plan, &setup, fn, ret, args, frame_chunks->bytes, stack_chunks->bytes,
                  scratch->bytes);
 }
@@ -199,6 +207,10 @@ cffi_status cffi_call_variadic(const cffi_sig *sig, void *fn, void *ret, void *c
         size_t i = nfixed + k;
         types[i] = promoted(t);
         aggs[i] = NULL;
+        if (t == CFFI_T_LDOUBLE) { /* passed as it is: no 64-bit slot holds it */
+            values[i] = args[i];
+            continue;
+        }
         if (t == CFFI_T_FLOAT) {
             float f;
             memcpy(&f, args[i], sizeof f);
@@ -213,7 +225,7 @@ cffi_status cffi_call_variadic(const cffi_sig *sig, void *fn, void *ret, void *c
     cffi_status s = cffi_plan_build(sig->call_abi, sig->result, sig->result_agg, types, aggs, n,
                                     &plan, NULL, 0);
     if (s != CFFI_OK) return s;
-    call_variadic(sig, plan, fn, ret, values, aggs);
+    call_variadic(sig, plan, fn, ret, values, plan->aggs);
     free(plan);
     return CFFI_OK;
 }

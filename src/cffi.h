@@ -86,6 +86,8 @@ typedef enum cffi_type {
     CFFI_T_PTR,      /* any data or function pointer */
     CFFI_T_CSTR,     /* const char * (a pointer the Lua binding turns into a string) */
     CFFI_T_CPTR,     /* const void * (a pointer that also accepts a Lua string) */
+    CFFI_T_LDOUBLE,  /* long double where it is wider than double (x87 extended precision on
+                        x86); where it equals double (MSVC, 32-bit ARM) it is CFFI_T_DOUBLE */
     CFFI_T_AGG,      /* a struct or union by value: its layout is a cffi_agg (see below) */
     CFFI_T_COUNT
 } cffi_type;

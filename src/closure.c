@@ -32,6 +32,7 @@ static cffi_status closure_new(const cffi_sig *sig, cffi_handler fn, bool is_fra
     if (s != CFFI_OK) return s;
     const void *frame_entry = sig->abi->frame_entry;
     c->entry = is_frame && frame_entry ? frame_entry : sig->abi->entry;
+    if (sig->plan->ret_how == CFFI_RET_X87 && sig->abi->entry_x87) c->entry = sig->abi->entry_x87;
     c->plan = sig->plan;
     c->ctx = ctx;
     c->sig = cffi_sig_ref((cffi_sig *)sig); /* the API takes const; references are internal state */
@@ -134,7 +135,7 @@ static void *slot_pointer(const unsigned char *slot) {
  * it (the hidden pointer) or scattered into the result registers. */
 static void dispatch_agg(cffi_closure *c, const cffi_plan *plan, unsigned char *frame,
                          unsigned char *stack, void **args, unsigned char *scratch) {
-    const cffi_agg *const *aggs = c->sig->param_aggs;
+    const cffi_agg *const *aggs = plan->aggs;
     for (size_t i = 0; i < plan->nparams; i++) {
         const cffi_argloc *loc = &plan->args[i];
         unsigned char *slot = (loc->on_stack ? stack : frame) + loc->offset;
@@ -168,6 +169,8 @@ static void dispatch_agg(cffi_closure *c, const cffi_plan *plan, unsigned char *
     if (plan->ret_how == CFFI_RET_SRET) { /* the hidden pointer comes back as the result */
         uint64_t slot = (uint64_t)(uintptr_t)result;
         memcpy(frame + plan->ret_offset, &slot, sizeof slot);
+    } else if (plan->ret_how == CFFI_RET_X87) { /* the entry stub loads it into st(0) */
+        memcpy(frame + plan->ret_offset, result, sizeof(long double));
     } else if (plan->ret_how == CFFI_RET_PARTS) {
         for (const cffi_part *part = &plan->parts[plan->ret_part];; part++) {
             memcpy(frame + part->offset, (unsigned char *)result + part->src, part->size);

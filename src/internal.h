@@ -54,8 +54,10 @@ typedef struct cffi_part {
 enum {
     CFFI_RET_SCALAR = 0, /* widened at ret_offset (or nothing, for void) */
     CFFI_RET_PARTS,      /* an aggregate in result registers: parts from ret_part on */
-    CFFI_RET_SRET        /* an aggregate written where a hidden pointer argument (sret) points;
+    CFFI_RET_SRET,       /* an aggregate written where a hidden pointer argument (sret) points;
                             that pointer comes back as the integer result */
+    CFFI_RET_X87         /* a long double in st(0): at ret_offset in its memory form, which the
+                            stubs load (fldt) and store (fstpt) */
 };
 
 typedef struct cffi_plan {
@@ -72,8 +74,9 @@ typedef struct cffi_plan {
     uint16_t ret_part;    /* CFFI_RET_PARTS: the result's first entry in parts */
     uint32_t scratch;     /* bytes of aggregate copies a call may need (16-byte aligned each) */
     cffi_argloc sret;     /* CFFI_RET_SRET: where the hidden result pointer is */
-    const cffi_agg *ret_agg;
-    const cffi_agg *const *aggs; /* nparams entries, NULL for scalars (the signature's) */
+    const cffi_agg *ret_agg;     /* the layout of an aggregate or long double result */
+    const cffi_agg **aggs;       /* nparams entries: the layout of each aggregate or long double
+                                    argument, NULL for other scalars (in the same allocation) */
     cffi_part *parts;     /* in the same allocation, after args */
     cffi_argloc args[];   /* nparams entries */
 } cffi_plan;
@@ -84,7 +87,8 @@ enum {
     CFFI_PASS_REGS,      /* in registers, piece by piece (each piece's class below); when they
                             do not all fit, by value on the stack. Results: in result registers */
     CFFI_PASS_REF,       /* arguments: a pointer to a copy, passed as a pointer argument is */
-    CFFI_PASS_SRET       /* results: through a hidden pointer argument */
+    CFFI_PASS_SRET,      /* results: through a hidden pointer argument */
+    CFFI_PASS_X87        /* results: in st(0) (a long double, or a struct of just one) */
 };
 enum { CFFI_CLASS_GPR = 0, CFFI_CLASS_FPR };
 #define CFFI_MAX_PIECES 4
@@ -125,6 +129,7 @@ struct cffi_abi {
     uint16_t reg_size;      /* bytes per register in the frame */
     uint16_t ret_int_offset;/* register frame offset where an integer result is returned */
     uint16_t ret_fp_offset; /* register frame offset where a floating result is returned */
+    uint16_t ret_x87_offset;/* register frame offset of a long double result (CFFI_PASS_X87) */
     uint16_t frame_size;    /* size of the register frame */
     /* Optional: reject what this convention cannot carry (CFFI_EUNSUPPORTED + message). */
     cffi_status (*check)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
@@ -151,6 +156,9 @@ struct cffi_abi {
     uint8_t variadic_fp_in_gprs; /* 1: a floating variadic argument in a register goes in the
                                     integer register of its position too (win64) */
     const void *entry;      /* entry stub: jumped to by every thunk of this convention */
+    const void *entry_x87;  /* Optional: the entry stub for a result in st(0), when entry does
+                               not load it (x86-64: st(0) must stay empty otherwise) */
+    cffi_call_stub call_x87;/* Optional: the same for the call stub */
     /* Optional: the entry stub of frame closures, which calls the record's frame handler
      * directly. NULL: frame closures use entry, and cffi_dispatch calls their handler. */
     const void *frame_entry;

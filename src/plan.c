@@ -123,6 +123,11 @@ static void place_agg(placer *pl, cffi_argloc *loc, const cffi_agg *agg,
 static void place_agg_result(placer *pl, const cffi_agg_class *cls) {
     const cffi_abi *abi = pl->abi;
     cffi_plan *plan = pl->plan;
+    if (cls->how == CFFI_PASS_X87) {
+        plan->ret_how = CFFI_RET_X87;
+        plan->ret_offset = abi->ret_x87_offset;
+        return;
+    }
     if (cls->how == CFFI_PASS_SRET) {
         plan->ret_how = CFFI_RET_SRET;
         plan->sret.type = CFFI_T_PTR;
@@ -153,6 +158,11 @@ static void place_agg_result(placer *pl, const cffi_agg_class *cls) {
 static cffi_status classify(const cffi_abi *abi, const cffi_agg *agg, size_t i, size_t n,
                             cffi_agg_class *cls, char *errbuf, size_t errlen) {
     const char *what = i == n ? "result" : "parameter";
+    if (!abi->classify && agg == &cffi_ldouble_layout) {
+        cffi_errorf(errbuf, errlen, "%s %zu: long double is not supported by the %s convention "
+                    "on this target", what, i + 1, abi->name);
+        return CFFI_EUNSUPPORTED;
+    }
     if (!abi->classify) {
         cffi_errorf(errbuf, errlen, "%s %zu: a struct or union by value is not supported by "
                     "the %s convention on this target yet (pass a pointer)", what, i + 1,
@@ -178,7 +188,7 @@ static cffi_status place_all(placer *pl, cffi_type ret, const cffi_agg *ret_agg,
     cffi_plan *plan = pl->plan;
     size_t scratch = 0;
     cffi_agg_class cls;
-    if (ret == CFFI_T_AGG) {
+    if (ret == CFFI_T_AGG || ret == CFFI_T_LDOUBLE) {
         cffi_status s = classify(abi, ret_agg, n, n, &cls, errbuf, errlen);
         if (s != CFFI_OK) return s;
         place_agg_result(pl, &cls);
@@ -189,7 +199,7 @@ static cffi_status place_all(placer *pl, cffi_type ret, const cffi_agg *ret_agg,
     for (size_t i = 0; i < n; i++) {
         cffi_argloc *loc = &plan->args[i];
         loc->type = (uint8_t)params[i];
-        if (params[i] != CFFI_T_AGG) {
+        if (!aggs[i]) {
             place_scalar(pl, loc, params[i]);
             continue;
         }
@@ -221,23 +231,30 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_agg *
         cffi_status s = abi->check(abi, ret, params, n, errbuf, errlen);
         if (s != CFFI_OK) return s;
     }
-    bool has_agg = ret == CFFI_T_AGG;
-    for (size_t i = 0; i < n; i++) has_agg |= params[i] == CFFI_T_AGG;
+    /* long double travels as an aggregate of its size does, or in st(0). */
+    bool has_agg = ret == CFFI_T_AGG || ret == CFFI_T_LDOUBLE;
+    for (size_t i = 0; i < n; i++)
+        has_agg |= params[i] == CFFI_T_AGG || params[i] == CFFI_T_LDOUBLE;
     size_t max_parts = has_agg ? (n + 1) * CFFI_MAX_PIECES : 0;
     cffi_plan *plan = calloc(1, sizeof *plan + n * sizeof plan->args[0] +
-                                    max_parts * sizeof(cffi_part));
+                                    max_parts * sizeof(cffi_part) + n * sizeof(cffi_agg *));
     if (!plan) return CFFI_ENOMEM;
     plan->parts = (cffi_part *)&plan->args[n];
+    plan->aggs = (const cffi_agg **)&plan->parts[max_parts];
+    for (size_t i = 0; i < n; i++)
+        plan->aggs[i] = params[i] == CFFI_T_AGG       ? aggs[i]
+                        : params[i] == CFFI_T_LDOUBLE ? &cffi_ldouble_layout
+                                                      : NULL;
+    if (ret == CFFI_T_LDOUBLE) ret_agg = &cffi_ldouble_layout;
     plan->ret_type = (uint8_t)ret;
     plan->has_agg = has_agg;
     plan->ret_agg = ret_agg;
-    plan->aggs = aggs;
     cffi_status s = CFFI_OK;
     if (abi->place && !has_agg) {
         abi->place(abi, ret, params, n, plan);
     } else {
         placer pl = {abi, plan, 0, 0, 0, 0};
-        s = place_all(&pl, ret, ret_agg, params, aggs, n, errbuf, errlen);
+        s = place_all(&pl, ret, ret_agg, params, plan->aggs, n, errbuf, errlen);
     }
     size_t stack = plan->stack_bytes;
     /* Naturally packed arguments' 4- or 8-byte stores may run up to 7 bytes past the area. */

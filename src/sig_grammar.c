@@ -71,7 +71,9 @@ static const base_type base_types[B_COUNT] = {
     [B_ULLONG] = {"unsigned long long", INT_TYPE(sizeof(long long), 0), true},
     [B_FLOAT] = {"float", CFFI_T_FLOAT, true},
     [B_DOUBLE] = {"double", CFFI_T_DOUBLE, true},
-    [B_LDOUBLE] = {"long double", CFFI_T_VOID, false},
+    /* Where long double is double (MSVC's, 32-bit ARM's), it is passed as one. */
+    [B_LDOUBLE] = {"long double",
+                   sizeof(long double) > sizeof(double) ? CFFI_T_LDOUBLE : CFFI_T_DOUBLE, true},
     [B_INT8] = {"int8_t", CFFI_T_INT8, true},
     [B_UINT8] = {"uint8_t", CFFI_T_UINT8, true},
     [B_INT16] = {"int16_t", CFFI_T_INT16, true},
@@ -874,7 +876,8 @@ static const cffi_agg *lay_out(cffi_sig_parser *p, bool is_union, const member *
         size_t a = ta->packed ? 1 : ta->pack && mi.align > ta->pack ? ta->pack : mi.align;
         reduced |= a < mi.align;
         size_t at = is_union ? 0 : round_up(end, a);
-        misaligned |= at % mi.align != 0;
+        /* Below its natural alignment here, or holding such a member itself. */
+        misaligned |= at % mi.align != 0 || (mi.agg && cffi_agg_misaligned(mi.agg));
         if (at > MAX_AGG_SIZE - mi.size) {
             fail_at(p, CFFI_EUNSUPPORTED, col, "the %s is too large (at most %zu bytes)",
                     is_union ? "union" : "struct", MAX_AGG_SIZE);

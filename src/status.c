@@ -37,6 +37,7 @@ size_t cffi_type_size(cffi_type t) {
     case CFFI_T_FLOAT: return sizeof(float);
     case CFFI_T_DOUBLE: return sizeof(double);
     case CFFI_T_PTR: case CFFI_T_CSTR: case CFFI_T_CPTR: return sizeof(void *);
+    case CFFI_T_LDOUBLE: return sizeof(long double);
     case CFFI_T_AGG: case CFFI_T_COUNT: break; /* an aggregate's size is its layout's */
     }
     return 0;

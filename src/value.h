@@ -39,7 +39,7 @@ static inline uint64_t cffi_value_widen(cffi_type t, const void *p) {
         memcpy(&v, p, sizeof v);
         return (uint64_t)v;
     }
-    case CFFI_T_VOID: case CFFI_T_AGG: case CFFI_T_COUNT: break;
+    case CFFI_T_VOID: case CFFI_T_LDOUBLE: case CFFI_T_AGG: case CFFI_T_COUNT: break;
     }
     return 0;
 }
@@ -58,7 +58,7 @@ static inline void cffi_value_narrow(cffi_type t, uint64_t v, void *out) {
     case CFFI_T_INT32: case CFFI_T_UINT32: case CFFI_T_FLOAT: memcpy(out, &v, 4); return;
     case CFFI_T_INT64: case CFFI_T_UINT64: case CFFI_T_DOUBLE: memcpy(out, &v, 8); return;
     case CFFI_T_PTR: case CFFI_T_CSTR: case CFFI_T_CPTR: memcpy(out, &v, sizeof(void *)); return;
-    case CFFI_T_VOID: case CFFI_T_AGG: case CFFI_T_COUNT: return;
+    case CFFI_T_VOID: case CFFI_T_LDOUBLE: case CFFI_T_AGG: case CFFI_T_COUNT: return;
     }
 }
 

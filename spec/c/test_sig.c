@@ -374,9 +374,6 @@ static void test_errors(void) {
          "col 10: 'void' is not a parameter type (only '(void)' alone means no parameters)"},
         {"int(void x)", NULL, CFFI_EBADTYPE,
          "col 5: 'void' is not a parameter type (only '(void)' alone means no parameters)"},
-        {"long double(void)", NULL, CFFI_EBADTYPE, "col 1: 'long double' is not supported yet"},
-        {"void(int, double long)", NULL, CFFI_EBADTYPE,
-         "col 11: 'long double' is not supported yet"},
         {"void(struct point)", NULL, CFFI_EBADTYPE,
          "col 6: 'struct point' is not defined (cdef it first), so it can only be passed behind "
          "a pointer"},

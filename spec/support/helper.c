@@ -162,3 +162,7 @@ helper_entity helper_call_entity(helper_entity (*cb)(int, helper_entity)) {
     helper_entity e = {{1.5f, -2.0f, 4.0f}, {10, 20, 30, 255}, 0.25, {7, 8, 9}};
     return cb(42, e);
 }
+
+/* long double (x87 extended on x86; double on 32-bit ARM). */
+long double helper_ld_scale(long double x, int k) { return x * k; }
+long double helper_ld_call(long double (*cb)(long double, int), long double x) { return cb(x, 3) + 1; }

@@ -16,8 +16,8 @@
  * int c) has a in ECX and b, c on the stack. That is the wide_uses_gprs fact. (MSVC would put b
  * and c of the first example in ECX and EDX; cffi follows GCC, the compiler it is tested with.)
  *
- * Results: integers and pointers in EAX (EDX:EAX for 64-bit), float and double in st(0). The
- * stub word tells the entry stub which, and how many bytes the callee pops (see frame.h).
+ * Results: integers and pointers in EAX (EDX:EAX for 64-bit), float, double and long double (12
+ * bytes, 4-aligned, passed on the stack as arguments) in st(0). The stub word tells the entry stub which, and how many bytes the callee pops (see frame.h).
  *
  * Aggregates: arguments are copied onto the stack in whole 4-byte slots under all four
  * conventions and never go in ECX or EDX, but under fastcall and thiscall GCC counts one against
@@ -31,7 +31,7 @@
  * result of 1, 2, 4 or 8 bytes comes back in EAX or EDX:EAX instead, and a cdecl callee leaves
  * the hidden pointer to its caller.
  */
-#include "internal.h"
+#include "agg.h"
 
 #include "frame.h"
 
@@ -50,6 +50,7 @@ static void x86_finish(const cffi_abi *abi, cffi_plan *plan) {
         plan->ret_offset = X86_FRAME_RET_FLOAT; /* a float, not a double, sits there */
         break;
     case CFFI_T_DOUBLE: kind = X86_RET_DOUBLE; break;
+    case CFFI_T_LDOUBLE: kind = X86_RET_LDOUBLE; break;
     default: kind = X86_RET_INT; break;
     }
     plan->stub_word = (uintptr_t)plan->callee_pop << X86_STUB_POP_SHIFT | kind;
@@ -68,7 +69,8 @@ static bool is_lone_floating(const cffi_agg *agg) {
     if (agg->is_union || agg->nfields != 1 || agg->fields[0].count > 1) return false;
     const cffi_field *f = &agg->fields[0];
     if (f->type == CFFI_T_AGG) return is_lone_floating(f->agg);
-    return (f->type == CFFI_T_FLOAT || f->type == CFFI_T_DOUBLE) && agg->size == cffi_type_size(f->type);
+    return (f->type == CFFI_T_FLOAT || f->type == CFFI_T_DOUBLE || f->type == CFFI_T_LDOUBLE) &&
+           agg->size == cffi_type_size(f->type);
 }
 
 static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool is_result,
@@ -80,6 +82,10 @@ static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool i
         if (abi->wide_uses_gprs && !is_lone_floating(agg))
             out->uses_gprs = (uint8_t)(agg->size > 4 * abi->gpr_count ? abi->gpr_count
                                                                       : (agg->size + 3) / 4);
+        return CFFI_OK;
+    }
+    if (agg == &cffi_ldouble_layout) { /* a long double itself, not a struct of one */
+        out->how = CFFI_PASS_X87;
         return CFFI_OK;
     }
     size_t size = agg->size;
@@ -101,6 +107,7 @@ static cffi_status x86_classify(const cffi_abi *abi, const cffi_agg *agg, bool i
     .fpr_count = 0, .gpr_max_size = 4, .shared_slots = 0, .stack_slot = 4,                       \
     .gpr_offset = X86_FRAME_GPR, .fpr_offset = 0, .reg_size = 4,                                  \
     .ret_int_offset = X86_FRAME_RET_INT, .ret_fp_offset = X86_FRAME_RET_DOUBLE,                   \
+    .ret_x87_offset = X86_FRAME_RET_LDOUBLE,                                                      \
     .frame_size = X86_FRAME_SIZE, .check = NULL, /* every scalar of the grammar fits */          \
     .finish = x86_finish, .classify = x86_classify,                                               \
     .sret_callee_pops = !X86_SMALL_AGG_RESULT_IN_REGS, .entry = cffi_x86_entry, .call = cffi_x86_call

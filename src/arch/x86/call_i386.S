@@ -12,8 +12,8 @@
  * void cffi_x86_call(void *fn, void *frame, const void *stack, size_t stack_bytes)   (cdecl)
  *   frame        an x86_frame: gpr[] in, ret_int[], ret_double, ret_float out
  *   stack        stack_bytes (a multiple of 4) of arguments, copied to [esp] at the call
- * After the call the x87 stack is empty: a floating result is popped into the frame as both a
- * double and a float (the plan reads the one of the result's type).
+ * After the call the x87 stack is empty: a floating result is popped into the frame as a long
+ * double, a double and a float (the plan reads the one of the result's type).
  */
 CFFI_ASM_FUNC(cffi_x86_call)
     .cfi_startproc
@@ -50,6 +50,8 @@ CFFI_ASM_FUNC(cffi_x86_call)
     andb    $0x45, %ah                               /* keep C3, C2, C0 */
     cmpb    $0x41, %ah                               /* C3=1 C2=0 C0=1 means empty */
     je      1f                                       /* no floating result */
+    fld     %st(0)                                   /* a copy of the result ... */
+    fstpt   X86_FRAME_RET_LDOUBLE(%ebx)              /* ... stored as a long double, popped */
     fsts    X86_FRAME_RET_FLOAT(%ebx)                /* the result as a float */
     fstpl   X86_FRAME_RET_DOUBLE(%ebx)               /* the result as a double, popped */
 1:

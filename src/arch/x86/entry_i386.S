@@ -46,7 +46,12 @@ CFFI_ASM_FUNC(cffi_x86_entry)
     je      .Lret_double
     cmpb    $X86_RET_FLOAT, %al
     je      .Lret_float
+    cmpb    $X86_RET_LDOUBLE, %al
+    je      .Lret_ldouble
     jmp     .Lret_done                               /* X86_RET_VOID */
+.Lret_ldouble:
+    fldt    16 + X86_FRAME_RET_LDOUBLE(%esp)         /* st(0) = long double result */
+    jmp     .Lret_done
 .Lret_int:
     movl    16 + X86_FRAME_RET_INT(%esp), %eax       /* eax = low word (narrow ones extended) */
     movl    16 + X86_FRAME_RET_INT + 4(%esp), %edx   /* edx = high word */

@@ -19,7 +19,8 @@
 #define X86_FRAME_RET_INT 8     /* eax, edx */
 #define X86_FRAME_RET_DOUBLE 16 /* st(0) as a double */
 #define X86_FRAME_RET_FLOAT 24  /* st(0) as a float */
-#define X86_FRAME_SIZE 32       /* a multiple of 16 */
+#define X86_FRAME_RET_LDOUBLE 32 /* st(0) as a long double (10 bytes of 16) */
+#define X86_FRAME_SIZE 48       /* a multiple of 16 */
 
 /* Result kinds in the low byte of the stub word. The dispatcher stores integer results widened
  * to 64 bits (see value.h), so one kind serves every integer and pointer type: EDX:EAX. */
@@ -27,6 +28,7 @@
 #define X86_RET_INT 1    /* edx:eax (EDX is scratch for results of 32 bits or less) */
 #define X86_RET_FLOAT 2  /* st(0) = float */
 #define X86_RET_DOUBLE 3 /* st(0) = double */
+#define X86_RET_LDOUBLE 4 /* st(0) = long double */
 
 #define X86_STUB_KIND_MASK 0xff
 #define X86_STUB_POP_SHIFT 8
@@ -41,12 +43,14 @@ typedef struct x86_frame {
     double ret_double;
     float ret_float;
     uint32_t pad;
+    unsigned char ret_ldouble[16];
 } x86_frame;
 
 _Static_assert(offsetof(x86_frame, gpr) == X86_FRAME_GPR, "frame.h: gpr offset");
 _Static_assert(offsetof(x86_frame, ret_int) == X86_FRAME_RET_INT, "frame.h: ret_int offset");
 _Static_assert(offsetof(x86_frame, ret_double) == X86_FRAME_RET_DOUBLE, "frame.h: ret_double");
 _Static_assert(offsetof(x86_frame, ret_float) == X86_FRAME_RET_FLOAT, "frame.h: ret_float");
+_Static_assert(offsetof(x86_frame, ret_ldouble) == X86_FRAME_RET_LDOUBLE, "frame.h: ret_ldouble");
 _Static_assert(sizeof(x86_frame) == X86_FRAME_SIZE, "frame.h: size");
 _Static_assert(X86_FRAME_SIZE % 16 == 0, "frame.h: keeps the stack 16-byte aligned");
 #endif

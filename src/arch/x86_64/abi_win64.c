@@ -10,7 +10,9 @@
  * register of its position, or its stack slot), whatever its members; any other size is passed
  * as a pointer to a copy the caller makes. Results of 1, 2, 4 or 8 bytes come back in rax;
  * others are written through a hidden pointer passed in rcx (the other arguments move one
- * position on) and returned in rax. GCC's ms_abi and MSVC agree on all of this.
+ * position on) and returned in rax. GCC's ms_abi and MSVC agree on all of this. long double is
+ * MSVC's double; GCC's (mingw, ms_abi) is the 16-byte x87 value, passed and returned as a
+ * 16-byte aggregate is: by reference, and through a hidden pointer.
  */
 #include "internal.h"
 

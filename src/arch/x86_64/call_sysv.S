@@ -12,9 +12,12 @@
 
 /* void cffi_x64_call_sysv(void *fn, x64_frame *frame, const void *stack, size_t stack_bytes)
  *   System V convention: rdi = fn, rsi = frame, rdx = stack, rcx = stack_bytes (a multiple of 8).
- *   Writes frame->ret_int[0..1] = rax, rdx and frame->ret_fp[0..1] = xmm0, xmm1 after the call. */
-CFFI_ASM_FUNC(cffi_x64_call_sysv)
-        CFFI_UNWIND_BEGIN(cffi_x64_call_sysv)
+ *   Writes frame->ret_int[0..1] = rax, rdx and frame->ret_fp[0..1] = xmm0, xmm1 after the call.
+ * cffi_x64_call_sysv_x87: the same for a callee returning a long double, which it also pops from
+ *   st(0) into frame->ret_x87 (the x87 stack is empty after any other call). */
+.macro SYSV_CALL name, x87
+CFFI_ASM_FUNC(\name)
+        CFFI_UNWIND_BEGIN(\name)
         endbr64                                   /* landing pad: called through cffi_abi.call */
         pushq   %rbp                              /* save the caller's frame pointer */
         CFFI_CFI(.cfi_def_cfa_offset 16)          /* CFA = rsp + 16 */
@@ -55,11 +58,18 @@ CFFI_ASM_FUNC(cffi_x64_call_sysv)
         movq    %rdx, X64_FRAME_RET_INT+8(%r10)   /* second integer result word */
         movsd   %xmm0, X64_FRAME_RET_FP+0(%r10)   /* floating result (low 64 bits) */
         movsd   %xmm1, X64_FRAME_RET_FP+8(%r10)   /* second floating result word */
+.if \x87
+        fstpt   X64_FRAME_RET_X87(%r10)           /* the long double result, popped from st(0) */
+.endif
         leaq    0(%rbp), %rsp                     /* drop the argument area (the epilogue form Windows knows) */
         popq    %rbp                              /* restore the caller's rbp */
         CFFI_CFI(.cfi_def_cfa %rsp, 8)            /* CFA = rsp + 8: only the return address is left */
         ret                                       /* back to cffi_call */
-        CFFI_UNWIND_END(cffi_x64_call_sysv)
-CFFI_ASM_END(cffi_x64_call_sysv)
+        CFFI_UNWIND_END(\name)
+CFFI_ASM_END(\name)
+.endm
+
+        SYSV_CALL cffi_x64_call_sysv, 0
+        SYSV_CALL cffi_x64_call_sysv_x87, 1
 
 CFFI_ASM_NOTES

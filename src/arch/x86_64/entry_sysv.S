@@ -15,16 +15,19 @@
 
         .text
 
-/* Both entry stubs share everything but the call in the middle, so one macro writes them:
+/* The entry stubs share everything but the call in the middle and the result, so one macro
+ * writes them:
  *   SYSV_ENTRY name, 0   calls cffi_dispatch(record, frame, stack), which runs the handler;
- *   SYSV_ENTRY name, 1   calls the record's frame handler itself: handler(ctx, frame, stack).
+ *   SYSV_ENTRY name, 1   calls the record's frame handler itself: handler(ctx, frame, stack);
+ *   SYSV_ENTRY name, 0, 1  as the first, for a long double result: also loads st(0) (the x87
+ *                        stack must be empty on return otherwise, so only this one does).
  *
  * name: reached by `jmp [r10]` from a thunk, never called directly.
  *   in:  r10 = struct cffi_closure *record; rdi rsi rdx rcx r8 r9, xmm0-xmm7 = the arguments;
  *        [rsp] = return address into the caller, [rsp+8] = the first stack argument
  *   out: rax, rdx, xmm0, xmm1 = the result as the handler left it in frame.ret_int/ret_fp
  * The caller pops its own stack arguments, so this returns with a plain ret. */
-.macro SYSV_ENTRY name, frame
+.macro SYSV_ENTRY name, frame, x87=0
 CFFI_ASM_FUNC(\name)
         CFFI_UNWIND_BEGIN(\name)
         endbr64                                   /* landing pad for the thunk's indirect jmp */
@@ -70,6 +73,9 @@ CFFI_ASM_FUNC(\name)
         movq    FRAME_AT(X64_FRAME_RET_INT+8), %rdx   /* second integer result word */
         movsd   FRAME_AT(X64_FRAME_RET_FP+0), %xmm0   /* floating result */
         movsd   FRAME_AT(X64_FRAME_RET_FP+8), %xmm1   /* second floating result word */
+.if \x87
+        fldt    FRAME_AT(X64_FRAME_RET_X87)       /* st(0) = the long double result */
+.endif
         addq    $LOCALS, %rsp                     /* drop the frame: rsp at the saved rbp */
         popq    %rbp                              /* restore the caller's rbp */
         CFFI_CFI(.cfi_def_cfa %rsp, 8)            /* CFA = rsp + 8: only the return address is left */
@@ -79,6 +85,7 @@ CFFI_ASM_END(\name)
 .endm
 
         SYSV_ENTRY cffi_x64_entry_sysv, 0         /* generic closures */
+        SYSV_ENTRY cffi_x64_entry_sysv_x87, 0, 1  /* generic closures returning a long double */
 #ifdef __ELF__ /* Windows runs frame closures through cffi_dispatch (arch_config.h) */
         SYSV_ENTRY cffi_x64_entry_sysv_frame, 1   /* frame closures */
 #endif
