@@ -25,7 +25,7 @@ int main(void) {
     cffi_abi apple = cffi_a64_abi_aapcs64;
     apple.stack_natural = 1;
     cffi_plan *plan = NULL;
-    REQUIRE(cffi_plan_build(&apple, CFFI_T_VOID, params, n, &plan, NULL, 0) == CFFI_OK);
+    REQUIRE(cffi_plan_build(&apple, CFFI_T_VOID, NULL, params, NULL, n, &plan, NULL, 0) == CFFI_OK);
     /* char at 0, short at 2, int at 4, char at 8, int64 at 16, char at 24; 32 bytes in all */
     static const uint16_t apple_offsets[] = {0, 2, 4, 8, 16, 24};
     for (size_t i = 0; i < 6; i++) {
@@ -36,8 +36,8 @@ int main(void) {
     CHECK_MSG(plan->stack_bytes == 32, "%u stack bytes", plan->stack_bytes);
     free(plan);
 
-    REQUIRE(cffi_plan_build(&cffi_a64_abi_aapcs64, CFFI_T_VOID, params, n, &plan, NULL, 0) ==
-            CFFI_OK);
+    REQUIRE(cffi_plan_build(&cffi_a64_abi_aapcs64, CFFI_T_VOID, NULL, params, NULL, n, &plan, NULL,
+                            0) == CFFI_OK);
     for (size_t i = 0; i < 6; i++)
         CHECK_MSG(plan->args[8 + i].offset == 8 * i, "Linux: argument %zu at %u", 8 + i,
                   plan->args[8 + i].offset);
