@@ -227,6 +227,10 @@ int cffi_lua_callnative_generic(lua_State *L, const cffi_lua_state *S, const cff
                                 void *fn, int first, int given, int shown_first,
                                 const char *fname, bool anchored) {
     cffi_sig *sig = s->sig;
+    if (given != s->nparams && !(s->variadic && given > s->nparams))
+        return luaL_error(L, "wrong number of arguments to '%s' (%s%d expected for %s, got %d)",
+                          fname, s->variadic ? "at least " : "", (int)s->nparams,
+                          cffi_sig_text(sig), given);
     size_t n = (size_t)given, nfixed = s->nparams, nextra = n - nfixed;
     if (n > CFFI_MAX_PARAMS)
         return luaL_error(L, "too many arguments to '%s' (at most %d)", fname, CFFI_MAX_PARAMS);

@@ -141,6 +141,7 @@ typedef struct cffi_lua_sig {
     bool has_cstr_param;     /* a const char * parameter: pushing the arguments can raise */
     bool has_agg;            /* a struct or union parameter or result: the generic paths */
     bool variadic;           /* "...": extra arguments, typed by their Lua values */
+    bool generic;            /* has_agg or variadic: calls take cffi_lua_callnative_generic */
     uint8_t params[];        /* cffi_type each */
 } cffi_lua_sig;
 

@@ -130,13 +130,12 @@ int cffi_lua_callnative(lua_State *L, const cffi_lua_state *S, const cffi_lua_si
     if (!s->sig) return luaL_error(L, "%s: the Lua state is closing", fname);
     int given = lua_gettop(L) - first + 1;
     if (given < 0) given = 0;
-    if (given != s->nparams && !(s->variadic && given > s->nparams))
-        return luaL_error(L, "wrong number of arguments to '%s' (%s%d expected for %s, got %d)",
-                          fname, s->variadic ? "at least " : "", (int)s->nparams,
-                          cffi_sig_text(s->sig), given);
-    if (s->has_agg || s->variadic)
+    if (s->generic)
         return cffi_lua_callnative_generic(L, S, s, fn, first, given, shown_first, fname,
                                            anchored);
+    if (given != s->nparams)
+        return luaL_error(L, "wrong number of arguments to '%s' (%d expected for %s, got %d)",
+                          fname, (int)s->nparams, cffi_sig_text(s->sig), given);
     /* Every argument converted before the call, so no error can be raised while native code
      * runs. Each goes straight where the call stub loads it (a frame call, cffi.h). */
     _Alignas(16) unsigned char frame[CFFI_CALL_FRAME_BYTES];

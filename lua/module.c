@@ -184,6 +184,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     s->has_cstr_param = false;
     s->has_agg = s->result == CFFI_T_AGG || s->result == CFFI_T_LDOUBLE;
     s->variadic = cffi_sig_variadic(sig);
+    s->generic = s->has_agg || s->variadic;
     for (size_t i = 0; i < n; i++) {
         bool on_stack;
         size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
@@ -192,6 +193,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
                                          (uint8_t)cffi_sig_arg_width(sig, i)};
         if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
         if (s->params[i] == CFFI_T_AGG || s->params[i] == CFFI_T_LDOUBLE) s->has_agg = true;
+        s->generic = s->has_agg || s->variadic;
     }
     lua_remove(L, top + 1);                                          /* sig */
     sigcache_count(L, S);

@@ -26,13 +26,14 @@ static cffi_status closure_new(const cffi_sig *sig, cffi_handler fn, bool is_fra
     if (!sig || !fn) return CFFI_EINVAL;
     /* A frame handler reads scalar slots; aggregates need the dispatcher's copies. A variadic
      * callee cannot know what it was passed. */
-    if ((is_frame && sig->plan->has_agg) || sig->variadic) return CFFI_EUNSUPPORTED;
+    if (sig->closures != CFFI_CLOSURES_ANY &&
+        (is_frame || sig->closures == CFFI_CLOSURES_NONE))
+        return CFFI_EUNSUPPORTED;
     cffi_closure *c;
     cffi_status s = cffi_slot_acquire(&c);
     if (s != CFFI_OK) return s;
     const void *frame_entry = sig->abi->frame_entry;
-    c->entry = is_frame && frame_entry ? frame_entry : sig->abi->entry;
-    if (sig->plan->ret_how == CFFI_RET_X87 && sig->abi->entry_x87) c->entry = sig->abi->entry_x87;
+    c->entry = is_frame && frame_entry ? frame_entry : sig->entry;
     c->plan = sig->plan;
     c->ctx = ctx;
     c->sig = cffi_sig_ref((cffi_sig *)sig); /* the API takes const; references are internal state */

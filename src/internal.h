@@ -50,6 +50,13 @@ typedef struct cffi_part {
     uint8_t last;
 } cffi_part;
 
+/* Which closures a signature can have (cffi_sig.closures). */
+enum {
+    CFFI_CLOSURES_ANY = 0,
+    CFFI_CLOSURES_GENERIC, /* aggregates or long double: no frame closures */
+    CFFI_CLOSURES_NONE     /* variadic: none */
+};
+
 /* How a result comes back (cffi_plan.ret_how). */
 enum {
     CFFI_RET_SCALAR = 0, /* widened at ret_offset (or nothing, for void) */
@@ -187,6 +194,9 @@ struct cffi_sig {
     const cffi_agg *const *param_aggs;  /* nparams entries, NULL for scalars */
     bool variadic;                      /* "...": params are the fixed ones; plan places them
                                            as a variadic call does */
+    uint8_t closures;                   /* CFFI_CLOSURES_*: which closures it can have */
+    const void *entry;                  /* the entry stub its closures use: the abi's, or its
+                                           x87 one for a long double result */
     const cffi_abi *call_abi;           /* the abi the plan follows (abi, or its variadic one) */
 };
 

@@ -196,6 +196,10 @@ static cffi_status sig_obj_build(cffi_sig_parser *p, const node *fn, const cffi_
     sig->pub.param_aggs = d.param_aggs;
     sig->pub.variadic = d.variadic;
     sig->pub.call_abi = call_abi;
+    sig->pub.closures = d.variadic       ? CFFI_CLOSURES_NONE
+                        : plan->has_agg ? CFFI_CLOSURES_GENERIC
+                                        : CFFI_CLOSURES_ANY;
+    sig->pub.entry = plan->ret_how == CFFI_RET_X87 && abi->entry_x87 ? abi->entry_x87 : abi->entry;
     *out = sig;
     return CFFI_OK;
 }
