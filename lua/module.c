@@ -121,6 +121,27 @@ static void sigcache_count(lua_State *L, cffi_lua_state *S) {
 
 /* The cache tables and the parser: what a string not in the fast cache goes through. Out of
  * line, so the fast path of cffi_lua_checksig carries none of its stack frame. */
+/* What the binding keeps of a parsed signature: types, places and the paths its calls take. */
+static void sig_describe(cffi_lua_sig *s, cffi_sig *sig, size_t n) {
+    s->ret_offset = (uint32_t)cffi_sig_result_offset(sig);
+    s->result = (uint8_t)cffi_sig_result(sig);
+    s->nparams = (uint8_t)n;
+    s->has_cstr_param = false;
+    /* long double is wider than a slot: it takes the generic paths as aggregates do. */
+    s->has_agg = s->result == CFFI_T_AGG || s->result == CFFI_T_LDOUBLE;
+    s->variadic = cffi_sig_variadic(sig);
+    for (size_t i = 0; i < n; i++) {
+        bool on_stack;
+        size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
+        s->params[i] = (uint8_t)cffi_sig_param(sig, i);
+        s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i],
+                                         (uint8_t)cffi_sig_arg_width(sig, i)};
+        if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
+        if (s->params[i] == CFFI_T_AGG || s->params[i] == CFFI_T_LDOUBLE) s->has_agg = true;
+    }
+    s->generic = s->has_agg || s->variadic;
+}
+
 static __attribute__((noinline)) const cffi_lua_sig *
 checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const char *text,
               const char *conv, const char *fname, bool push) {
@@ -178,23 +199,7 @@ checksig_slow(lua_State *L, cffi_lua_state *S, int sigidx, int convidx, const ch
     sig_track(S, s);
     sig_release(S, holder); /* s holds a reference of its own now */
     s->places = (cffi_lua_place *)((unsigned char *)s + places_at);
-    s->ret_offset = (uint32_t)cffi_sig_result_offset(sig);
-    s->result = (uint8_t)cffi_sig_result(sig);
-    s->nparams = (uint8_t)n;
-    s->has_cstr_param = false;
-    s->has_agg = s->result == CFFI_T_AGG || s->result == CFFI_T_LDOUBLE;
-    s->variadic = cffi_sig_variadic(sig);
-    s->generic = s->has_agg || s->variadic;
-    for (size_t i = 0; i < n; i++) {
-        bool on_stack;
-        size_t offset = cffi_sig_arg_place(sig, i, &on_stack);
-        s->params[i] = (uint8_t)cffi_sig_param(sig, i);
-        s->places[i] = (cffi_lua_place){(uint16_t)offset, on_stack, s->params[i],
-                                         (uint8_t)cffi_sig_arg_width(sig, i)};
-        if (s->params[i] == CFFI_T_CSTR) s->has_cstr_param = true;
-        if (s->params[i] == CFFI_T_AGG || s->params[i] == CFFI_T_LDOUBLE) s->has_agg = true;
-        s->generic = s->has_agg || s->variadic;
-    }
+    sig_describe(s, sig, n);
     lua_remove(L, top + 1);                                          /* sig */
     sigcache_count(L, S);
     push_cache(L, convidx, conv != NULL, true);                      /* sig, cache */
