@@ -11,28 +11,32 @@
 
 #include "check.h"
 
-/* Reads its variadic arguments as `types` says (i int, l long long, d double, p pointer, s
- * string) and prints them into out, so that the test compares texts. */
+/* Reads the variadic arguments as types says (i int, l long long, d double, p pointer, s string)
+ * with ARG(T) and prints them into out, so that the test compares texts. Returns the count. */
+#define DESCRIBE_ARGS(out, types, ARG)                                                            \
+    do {                                                                                          \
+        (out)[0] = '\0';                                                                          \
+        for (const char *t = (types); *t; t++) {                                                  \
+            char one[64];                                                                         \
+            switch (*t) {                                                                         \
+            case 'i': snprintf(one, sizeof one, "%d ", ARG(int)); break;                         \
+            case 'l': snprintf(one, sizeof one, "%lld ", ARG(long long)); break;                 \
+            case 'd': snprintf(one, sizeof one, "%g ", ARG(double)); break;                      \
+            case 'p': snprintf(one, sizeof one, "%p ", ARG(void *)); break;                      \
+            case 's': snprintf(one, sizeof one, "%s ", ARG(const char *)); break;                \
+            default: snprintf(one, sizeof one, "? "); break;                                     \
+            }                                                                                     \
+            strcat((out), one);                                                                   \
+        }                                                                                         \
+    } while (0)
+
 static int describe(char *out, const char *types, ...) {
     va_list ap;
     va_start(ap, types);
-    int n = 0;
-    out[0] = '\0';
-    for (const char *t = types; *t; t++) {
-        char one[64];
-        switch (*t) {
-        case 'i': snprintf(one, sizeof one, "%d ", va_arg(ap, int)); break;
-        case 'l': snprintf(one, sizeof one, "%lld ", va_arg(ap, long long)); break;
-        case 'd': snprintf(one, sizeof one, "%g ", va_arg(ap, double)); break;
-        case 'p': snprintf(one, sizeof one, "%p ", va_arg(ap, void *)); break;
-        case 's': snprintf(one, sizeof one, "%s ", va_arg(ap, const char *)); break;
-        default: snprintf(one, sizeof one, "? "); break;
-        }
-        strcat(out, one);
-        n++;
-    }
+#define SYSV_ARG(T) va_arg(ap, T)
+    DESCRIBE_ARGS(out, types, SYSV_ARG);
     va_end(ap);
-    return n;
+    return (int)strlen(types);
 }
 
 #if defined(__x86_64__) && !defined(_WIN32)
@@ -40,23 +44,10 @@ static int describe(char *out, const char *types, ...) {
 static int __attribute__((ms_abi)) describe_ms(char *out, const char *types, ...) {
     __builtin_ms_va_list ap;
     __builtin_ms_va_start(ap, types);
-    out[0] = '\0';
-    int n = 0;
-    for (const char *t = types; *t; t++) {
-        char one[64];
-        switch (*t) {
-        case 'i': snprintf(one, sizeof one, "%d ", __builtin_va_arg(ap, int)); break;
-        case 'l': snprintf(one, sizeof one, "%lld ", __builtin_va_arg(ap, long long)); break;
-        case 'd': snprintf(one, sizeof one, "%g ", __builtin_va_arg(ap, double)); break;
-        case 'p': snprintf(one, sizeof one, "%p ", __builtin_va_arg(ap, void *)); break;
-        case 's': snprintf(one, sizeof one, "%s ", __builtin_va_arg(ap, const char *)); break;
-        default: snprintf(one, sizeof one, "? "); break;
-        }
-        strcat(out, one);
-        n++;
-    }
+#define MS_ARG(T) __builtin_va_arg(ap, T)
+    DESCRIBE_ARGS(out, types, MS_ARG);
     __builtin_ms_va_end(ap);
-    return n;
+    return (int)strlen(types);
 }
 #endif
 
