@@ -25,7 +25,11 @@ set(CMAKE_C_FLAGS_INIT "-mbranch-protection=standard")
 set(CMAKE_ASM_FLAGS_INIT "-mbranch-protection=standard")
 
 # clang, where the tests build with it too (spec/c/random.cmake), compiles for the same target.
-set(CFFI_CLANG_TARGET --target=aarch64-linux-gnu)
+# It finds the headers, start files and libgcc in the unpacked cross compiler's tree (no cross GCC
+# is installed where it would look by itself).
+get_filename_component(_cffi_cross_prefix "${CFFI_CROSS_GCC}" DIRECTORY)
+get_filename_component(_cffi_cross_prefix "${_cffi_cross_prefix}" DIRECTORY)
+set(CFFI_CLANG_TARGET "--target=aarch64-linux-gnu --gcc-toolchain=${_cffi_cross_prefix}")
 
 include(${CMAKE_CURRENT_LIST_DIR}/emulator.cmake)
 

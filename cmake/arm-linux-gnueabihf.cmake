@@ -21,7 +21,11 @@ set(CMAKE_ASM_COMPILER ${CFFI_CROSS_GCC})
 
 # clang, where the tests build with it too (spec/c/random.cmake), compiles for the same target.
 # (armhf's baseline: ARMv7-A, Thumb-2, VFPv3-D16, hard-float; as Debian's gcc defaults to.)
-set(CFFI_CLANG_TARGET "--target=arm-linux-gnueabihf -march=armv7-a -mthumb -mfpu=vfpv3-d16 -mfloat-abi=hard")
+# It finds the headers, start files and libgcc in the unpacked cross compiler's tree (no cross GCC
+# is installed where it would look by itself).
+get_filename_component(_cffi_cross_prefix "${CFFI_CROSS_GCC}" DIRECTORY)
+get_filename_component(_cffi_cross_prefix "${_cffi_cross_prefix}" DIRECTORY)
+set(CFFI_CLANG_TARGET "--target=arm-linux-gnueabihf -march=armv7-a -mthumb -mfpu=vfpv3-d16 -mfloat-abi=hard --gcc-toolchain=${_cffi_cross_prefix}")
 
 include(${CMAKE_CURRENT_LIST_DIR}/emulator.cmake)
 

@@ -107,6 +107,8 @@ typedef struct cffi_agg_class {
     uint8_t piece_size[CFFI_MAX_PIECES];  /* bytes of the value each holds */
     uint8_t uses_gprs;                    /* CFFI_PASS_STACK: integer argument registers it uses
                                              up all the same (later arguments skip them) */
+    uint8_t even_gpr;                     /* CFFI_PASS_REGS: starts at an even GPR (AAPCS64's
+                                             16-byte aligned composites) */
 } cffi_agg_class;
 
 /* One calling convention of one target, as data plus a few hooks. The generic placement loop
@@ -157,6 +159,10 @@ struct cffi_abi {
                                  register; 0: the first stack slot */
     uint8_t sret_callee_pops; /* 1: the callee pops the hidden pointer's stack slot even where it
                                  pops nothing else (GCC's i386 on Linux) */
+    uint16_t sret_reg_offset; /* nonzero: the hidden pointer goes in a register of its own, at this
+                                 register frame offset, using up no argument (AArch64's x8) */
+    uint8_t agg_spill_closes; /* 1: an aggregate that does not fit in the registers left goes on
+                                 the stack, and later arguments of that class do too (AAPCS64) */
     /* Variadic calls. */
     const cffi_abi *variadic; /* the convention every argument of a variadic call follows, if
                                  not this one (armhf: the base standard, no VFP registers) */

@@ -94,6 +94,7 @@ static void place_agg(placer *pl, cffi_argloc *loc, const cffi_agg *agg,
             if (cls->piece_class[k] == CFFI_CLASS_FPR) fprs++;
             else gprs++;
         }
+        if (cls->even_gpr) pl->gpr_used += pl->gpr_used & 1;
         size_t slot = pl->gpr_used; /* shared slots: one position for the whole aggregate */
         bool fits = abi->shared_slots ? (pl->gpr_used++ < abi->gpr_count && cls->npieces == 1)
                                       : pl->gpr_used + gprs <= abi->gpr_count &&
@@ -107,6 +108,10 @@ static void place_agg(placer *pl, cffi_argloc *loc, const cffi_agg *agg,
             }
             pl->plan->parts[pl->nparts - 1].last = 1;
             return;
+        }
+        if (abi->agg_spill_closes) { /* no later argument of its classes takes a register */
+            if (gprs) pl->gpr_used = abi->gpr_count;
+            if (fprs) pl->fpr_used = abi->fpr_count;
         }
     }
     /* By value on the stack: whole slots, aligned as the type is up to 16 bytes, using up the
@@ -132,7 +137,9 @@ static void place_agg_result(placer *pl, const cffi_agg_class *cls) {
         plan->ret_how = CFFI_RET_SRET;
         plan->sret.type = CFFI_T_PTR;
         plan->sret.width = sizeof(void *) > 4 ? 8 : 4;
-        if (abi->sret_in_gpr) {
+        if (abi->sret_reg_offset) {
+            plan->sret.offset = abi->sret_reg_offset;
+        } else if (abi->sret_in_gpr) {
             plan->sret.offset = abi->gpr_offset;
             pl->gpr_used = 1;
         } else {

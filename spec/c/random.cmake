@@ -130,7 +130,7 @@ if(_rand_arch)
     cffi_random_program(${seed} "" "")
   endforeach()
   # Aggregates by value where the target carries them.
-  if(_rand_arch MATCHES "^(x86_64|x86)$")
+  if(_rand_arch MATCHES "^(x86_64|x86|aarch64)$")
     foreach(seed IN LISTS CFFI_RANDOM_AGG_SEEDS)
       cffi_random_program(${seed} agg --aggregates)
     endforeach()

@@ -9,6 +9,7 @@
 
 #include "check.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 static long double scale(long double x, int k, long double y) { return x * k + y; }
 
 static void h_scale(void *ctx, void *ret, void *const *args) {
@@ -63,6 +64,8 @@ static void test_variadic(void) {
     CHECK_MSG(strcmp(buf, "2.125|9|0.5") == 0, "%s", buf);
     cffi_sig_free(sig);
 }
+
+#endif
 
 int main(void) {
     cffi_sig *sig = NULL;

@@ -42,9 +42,11 @@ CFFI_ASM_FUNC(cffi_a64_call)
         ldp     d2, d3, [x19, #A64_FRAME_FPR + 16]   /* d2, d3 */
         ldp     d4, d5, [x19, #A64_FRAME_FPR + 32]   /* d4, d5 */
         ldp     d6, d7, [x19, #A64_FRAME_FPR + 48]   /* d6, d7 */
+        ldr     x8, [x19, #A64_FRAME_X8]             /* x8: where a large struct result goes */
         blr     x9                                /* the target */
         stp     x0, x1, [x19, #A64_FRAME_RET_INT] /* integer result words */
         stp     d0, d1, [x19, #A64_FRAME_RET_FP]  /* floating result words */
+        stp     d2, d3, [x19, #A64_FRAME_RET_FP + 16] /* the rest of a floating aggregate */
         mov     sp, x29                           /* drop the argument area */
         ldr     x19, [sp, #16]                    /* restore the caller's x19 */
         .cfi_restore x19                          /* x19 holds its own value again */

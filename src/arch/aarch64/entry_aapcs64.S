@@ -40,12 +40,14 @@ CFFI_ASM_FUNC(cffi_a64_entry)
         stp     d2, d3, [sp, #FRAME + A64_FRAME_FPR + 16]  /* fpr[2..3] = d2, d3 */
         stp     d4, d5, [sp, #FRAME + A64_FRAME_FPR + 32]  /* fpr[4..5] = d4, d5 */
         stp     d6, d7, [sp, #FRAME + A64_FRAME_FPR + 48]  /* fpr[6..7] = d6, d7 */
+        str     x8, [sp, #FRAME + A64_FRAME_X8]            /* x8: where a large struct result goes */
         mov     x0, x17                           /* cffi_dispatch arg 1: the closure record */
         add     x1, sp, #FRAME                    /* arg 2: the frame just filled */
         add     x2, sp, #LOCALS                   /* arg 3: the first stack argument */
         bl      cffi_dispatch                     /* run the handler */
         ldp     x0, x1, [sp, #FRAME + A64_FRAME_RET_INT]   /* integer result words */
         ldp     d0, d1, [sp, #FRAME + A64_FRAME_RET_FP]    /* floating result words */
+        ldp     d2, d3, [sp, #FRAME + A64_FRAME_RET_FP + 16] /* the rest of a floating aggregate */
         ldp     x29, x30, [sp], #LOCALS           /* restore x29, x30; sp back to the caller's */
         .cfi_def_cfa sp, 0                        /* CFA = sp: nothing of ours is left */
         .cfi_restore x29                          /* x29 holds its own value again */
