@@ -103,8 +103,9 @@ static void call_planned(const cffi_plan *plan, const call_setup *setup, void *f
     stub(fn, frame, stack, plan->stack_bytes);
     if (!ret || plan->ret_how == CFFI_RET_SRET || plan->ret_type == CFFI_T_VOID) return;
     if (plan->ret_how == CFFI_RET_X87) { /* the call stub stored st(0) there: 10 bytes */
-        memcpy(ret, frame + plan->ret_offset, 10);
-        memset((unsigned char *)ret + 10, 0, sizeof(long double) - 10); /* not stack bytes */
+        enum { X87_BYTES = 10, PADDING = sizeof(long double) > 10 ? sizeof(long double) - 10 : 0 };
+        memcpy(ret, frame + plan->ret_offset, X87_BYTES);
+        memset((unsigned char *)ret + X87_BYTES, 0, PADDING); /* not stack bytes */
         return;
     }
     if (plan->ret_how == CFFI_RET_PARTS) {

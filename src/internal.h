@@ -144,10 +144,12 @@ struct cffi_abi {
     cffi_status (*check)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
                          char *errbuf, size_t errlen);
     /* Optional: place every argument itself, for rules the facts above cannot say (32-bit ARM:
-     * 64-bit values in even register pairs, floating back-filling). Fills plan->args[0..n),
-     * plan->stack_bytes and plan->ret_offset; the loop does the rest. */
-    void (*place)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
-                  cffi_plan *plan);
+     * 64-bit values in even register pairs, floating back-filling, structs split between
+     * registers and the stack). Fills plan->args[0..n), plan->stack_bytes, plan->ret_offset and,
+     * for aggregates (layouts in plan->aggs and plan->ret_agg), the parts and ret_how; the loop
+     * does the rest. CFFI_EUNSUPPORTED with a message for what it cannot carry. */
+    cffi_status (*place)(const cffi_abi *abi, cffi_type ret, const cffi_type *params, size_t n,
+                         cffi_plan *plan, char *errbuf, size_t errlen);
     /* Optional: finish the plan (stub_word, special return handling). */
     void (*finish)(const cffi_abi *abi, cffi_plan *plan);
     /* Aggregates (NULL: refused on this convention): how a struct or union of this layout is

@@ -187,19 +187,17 @@ static cffi_status classify(const cffi_abi *abi, const cffi_agg *agg, size_t i, 
     return CFFI_OK;
 }
 
-/* Place every argument and the result; sets the plan's stack bytes and scratch. */
+/* Place every argument and the result; sets the plan's stack bytes. */
 static cffi_status place_all(placer *pl, cffi_type ret, const cffi_agg *ret_agg,
                              const cffi_type *params, const cffi_agg *const *aggs, size_t n,
                              char *errbuf, size_t errlen) {
     const cffi_abi *abi = pl->abi;
     cffi_plan *plan = pl->plan;
-    size_t scratch = 0;
     cffi_agg_class cls;
     if (ret == CFFI_T_AGG || ret == CFFI_T_LDOUBLE) {
         cffi_status s = classify(abi, ret_agg, n, n, &cls, errbuf, errlen);
         if (s != CFFI_OK) return s;
         place_agg_result(pl, &cls);
-        scratch += round_up(ret_agg->size, 16);
     } else {
         plan->ret_offset = is_floating(ret) ? abi->ret_fp_offset : abi->ret_int_offset;
     }
@@ -213,14 +211,7 @@ static cffi_status place_all(placer *pl, cffi_type ret, const cffi_agg *ret_agg,
         cffi_status s = classify(abi, aggs[i], i, n, &cls, errbuf, errlen);
         if (s != CFFI_OK) return s;
         place_agg(pl, loc, aggs[i], &cls);
-        scratch += round_up(aggs[i]->size, 16);
     }
-    if (scratch > MAX_SCRATCH) {
-        cffi_errorf(errbuf, errlen, "%zu bytes of aggregates by value in one call, at most %zu "
-                    "are supported", scratch, MAX_SCRATCH);
-        return CFFI_EUNSUPPORTED;
-    }
-    plan->scratch = (uint32_t)scratch;
     plan->stack_bytes = (uint32_t)round_up(pl->stack, abi->stack_slot);
     return CFFI_OK;
 }
@@ -256,9 +247,19 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_agg *
     plan->ret_type = (uint8_t)ret;
     plan->has_agg = has_agg;
     plan->ret_agg = ret_agg;
+    /* Aggregate copies a call may need, 16-byte aligned each. */
+    size_t scratch = ret_agg ? round_up(ret_agg->size, 16) : 0;
+    for (size_t i = 0; i < n; i++) scratch += plan->aggs[i] ? round_up(plan->aggs[i]->size, 16) : 0;
+    if (scratch > MAX_SCRATCH) {
+        cffi_errorf(errbuf, errlen, "%zu bytes of aggregates by value in one call, at most %zu "
+                    "are supported", scratch, MAX_SCRATCH);
+        free(plan);
+        return CFFI_EUNSUPPORTED;
+    }
+    plan->scratch = (uint32_t)scratch;
     cffi_status s = CFFI_OK;
-    if (abi->place && !has_agg) {
-        abi->place(abi, ret, params, n, plan);
+    if (abi->place) {
+        s = abi->place(abi, ret, params, n, plan, errbuf, errlen);
     } else {
         placer pl = {abi, plan, 0, 0, 0, 0};
         s = place_all(&pl, ret, ret_agg, params, plan->aggs, n, errbuf, errlen);

@@ -129,8 +129,8 @@ if(_rand_arch)
   foreach(seed IN LISTS CFFI_RANDOM_SEEDS)
     cffi_random_program(${seed} "" "")
   endforeach()
-  # Aggregates by value where the target carries them.
-  if(_rand_arch MATCHES "^(x86_64|x86|aarch64)$")
+  # Aggregates by value (every target carries them).
+  if(_rand_arch MATCHES "^(x86_64|x86|aarch64|arm)$")
     foreach(seed IN LISTS CFFI_RANDOM_AGG_SEEDS)
       cffi_random_program(${seed} agg --aggregates)
     endforeach()

@@ -10,7 +10,7 @@
 
 #include "check.h"
 
-#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__arm__)
 #define AGG_TARGET 1 /* aggregates by value are carried here */
 #else
 #define AGG_TARGET 0

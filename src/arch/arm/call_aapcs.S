@@ -47,7 +47,7 @@ CFFI_ASM_FUNC(cffi_arm_call)
         str     r0, [r4, #ARM_FRAME_RET_INT]      /* integer result (low word) */
         str     r1, [r4, #ARM_FRAME_RET_INT + 4]  /* high word of a 64-bit result */
         add     r2, r4, #ARM_FRAME_RET_FP         /* r2 = &ret_fp */
-        vstr    d0, [r2]                          /* floating result (s0 for a float) */
+        vstmia  r2, {d0-d3}                       /* floating result (s0 for a float; d0-d3 an HFA) */
         mov     sp, r11                           /* drop the argument area */
         .cfi_def_cfa_register sp                  /* CFA = sp + 16 */
         pop     {r4, r5, r11, pc}                 /* restore and return (interworking on lr's bit 0) */

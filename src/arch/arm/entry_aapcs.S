@@ -44,7 +44,7 @@ CFFI_ASM_FUNC(cffi_arm_entry)
         ldr     r0, [sp, #ARM_FRAME_RET_INT]      /* integer result (low word) */
         ldr     r1, [sp, #ARM_FRAME_RET_INT + 4]  /* high word of a 64-bit result */
         add     r2, sp, #ARM_FRAME_RET_FP         /* r2 = &ret_fp */
-        vldr    d0, [r2]                          /* floating result (s0 for a float) */
+        vldmia  r2, {d0-d3}                       /* floating result (s0 for a float; d0-d3 an HFA) */
         add     sp, sp, #ARM_FRAME_SIZE           /* drop the frame */
         .cfi_def_cfa_offset 8                     /* CFA = sp + 8 */
         pop     {r11, pc}                         /* restore r11, return (interworking on lr's bit 0) */

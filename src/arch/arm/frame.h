@@ -3,7 +3,8 @@
  * shared by the C side (abi_aapcs.c) and the assembly (entry_aapcs.S, call_aapcs.S).
  *
  * gpr[0..3] = r0-r3; fpr = s0-s15 (= d0-d7, d0 = s0:s1). Results: r0 (ret_int[0]), r1
- * (ret_int[1], the high word of a 64-bit result), d0 (ret_fp: s0 for a float).
+ * (ret_int[1], the high word of a 64-bit result), d0-d3 (ret_fp: s0 for a float; a homogeneous
+ * floating aggregate in up to four).
  */
 #ifndef CFFI_ARM_FRAME_H
 #define CFFI_ARM_FRAME_H
@@ -11,8 +12,8 @@
 #define ARM_FRAME_GPR 0      /* 4 x 4 bytes */
 #define ARM_FRAME_FPR 16     /* 16 x 4 bytes: s0-s15 */
 #define ARM_FRAME_RET_INT 80 /* r0, r1 */
-#define ARM_FRAME_RET_FP 88  /* d0 */
-#define ARM_FRAME_SIZE 96    /* a multiple of 8: sp stays 8-byte aligned */
+#define ARM_FRAME_RET_FP 88  /* d0-d3 */
+#define ARM_FRAME_SIZE 120   /* a multiple of 8: sp stays 8-byte aligned */
 
 #ifndef __ASSEMBLER__
 #include "hidden.h"
@@ -24,7 +25,7 @@ typedef struct arm_frame {
     uint32_t gpr[4];
     uint32_t fpr[16];
     uint32_t ret_int[2];
-    uint64_t ret_fp;
+    uint64_t ret_fp[4];
 } arm_frame;
 
 _Static_assert(offsetof(arm_frame, gpr) == ARM_FRAME_GPR, "frame.h: gpr offset");
