@@ -3,8 +3,8 @@
  * memory by type.
  *
  * Type names are every spelling a signature accepts, and the types cffi.cdef defined (the core's
- * cffi_type_parse decides), cached per module state. Where the pointer is a cffi buffer, offsets and sizes are
- * checked against its bounds; a raw address is the caller's responsibility.
+ * cffi_type_parse decides), cached per module state. Where the pointer is a cffi buffer, offsets
+ * and sizes are checked against its bounds; a raw address is the caller's responsibility.
  */
 #include "cffi_lua.h"
 
@@ -20,7 +20,8 @@ static cffi_typeinfo parse_type(lua_State *L, int idx, const char *fname) {
     if (st != CFFI_OK)
         luaL_argerror(L, idx, lua_pushfstring(L, "unknown type '%s' (%s)", name,
                                               *err ? err : cffi_strerror(st)));
-    if (info.type == CFFI_T_VOID) luaL_argerror(L, idx, "scalar type expected (or a struct or union), got void");
+    if (info.type == CFFI_T_VOID)
+        luaL_argerror(L, idx, "scalar type expected (or a struct or union), got void");
     return info;
 }
 

@@ -249,7 +249,8 @@ cffi_status cffi_plan_build(const cffi_abi *abi, cffi_type ret, const cffi_agg *
     plan->ret_agg = ret_agg;
     /* Aggregate copies a call may need, 16-byte aligned each. */
     size_t scratch = ret_agg ? round_up(ret_agg->size, 16) : 0;
-    for (size_t i = 0; i < n; i++) scratch += plan->aggs[i] ? round_up(plan->aggs[i]->size, 16) : 0;
+    for (size_t i = 0; i < n; i++)
+        scratch += plan->aggs[i] ? round_up(plan->aggs[i]->size, 16) : 0;
     if (scratch > MAX_SCRATCH) {
         cffi_errorf(errbuf, errlen, "%zu bytes of aggregates by value in one call, at most %zu "
                     "are supported", scratch, MAX_SCRATCH);
