@@ -364,5 +364,5 @@ int main(void) {
     test_cdef_errors();
     test_signatures();
     test_game_structs();
-    CHECK_DONE();
+    return CHECK_DONE();
 }

@@ -89,5 +89,5 @@ int main(void) {
     CHECK_MSG(s == CFFI_OK && cffi_sig_result(sig) == CFFI_T_DOUBLE, "%s", err);
     cffi_sig_free(sig);
 #endif
-    CHECK_DONE();
+    return CHECK_DONE();
 }

@@ -143,5 +143,5 @@ int main(void) {
 #endif
     test_snprintf();
     test_refusals();
-    CHECK_DONE();
+    return CHECK_DONE();
 }
