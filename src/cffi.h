@@ -353,7 +353,8 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  * PARAMS is a parenthesized parameter list with names and at least one parameter; ARGS lists the
  * same names in parentheses. A thunk of no parameters is CFFI_BAREFN0(NAME, CONV, RET), with
  * NAME_fn = RET (*)(void *ctx). RET is any scalar type or void, spelled so that `(RET)0` is its
- * zero value (use a typedef for a function pointer type).
+ * zero value (use a typedef for a function pointer type); parameters may also be structs and
+ * unions by value (the template is compiled code: the compiler passes them).
  *
  * CONV is a bare token: C, cdecl, stdcall, fastcall, thiscall, sysv64, win64, system, efiapi
  * (aapcs on 32-bit ARM), meaning what cffi_sig_parse's conventions mean on the target; one with
