@@ -342,6 +342,9 @@ local AGGS = {}
 local MEMBER_TYPES = types_where(function(t) return t.name ~= "const char *" and t.kind ~= "ldouble" end)
 
 local member_types = MEMBER_TYPES -- FLOATS while drawing a vector-like type
+-- long double, where there is one, as a plain struct member now and then (never in a union or an
+-- array: it is compared by its 10 value bytes, not its padding).
+local LDOUBLE = types_where(function(t) return t.kind == "ldouble" end)[1]
 
 local function gen_members(depth, is_union)
   local members = {}
@@ -355,6 +358,7 @@ local function gen_members(depth, is_union)
       m.kind, m.type, m.count = "array", pick(member_types), rnd(1, 5)
     else
       m.kind, m.type = "scalar", pick(member_types)
+      if LDOUBLE and not is_union and chance(0.06) then m.type = LDOUBLE end
     end
     members[i] = m
   end
@@ -389,11 +393,12 @@ local function body_text(is_union, members)
   return table.concat(parts)
 end
 
--- Designators of what is compared: every member, a union's largest one.
+-- Designators of what is compared: every member, a union's largest one (and how many bytes of
+-- it, where that is not its size: a long double's 10).
 local function leaves(is_union, members, prefix, out)
   for _, m in ipairs(is_union and { largest(members) } or members) do
     if m.kind == "nested" then leaves(m.union, m.members, prefix .. m.name .. ".", out)
-    else out[#out + 1] = prefix .. m.name end
+    else out[#out + 1] = { path = prefix .. m.name, bytes = m.type.kind == "ldouble" and 10 or nil } end
   end
   return out
 end
@@ -419,6 +424,9 @@ local function new_agg()
   -- Game code's vectors, colours and matrices: floating members only.
   member_types = chance(0.3) and FLOATS or MEMBER_TYPES
   a.members = gen_members(a.union and 2 or 0, a.union)
+  if LDOUBLE and not a.union and chance(0.04) then -- a struct of one long double: st(0) on sysv
+    a.members = { { name = "m0", kind = "scalar", type = LDOUBLE } }
+  end
   local body = body_text(a.union, a.members)
   local r = rnd()
   if r < 0.15 then body = body .. " __attribute__((packed))"; a.packed = true
@@ -790,8 +798,9 @@ for _, a in ipairs(AGGS) do
   emitf("static const char %s_decl[] = \"%s\";\n", a.name, (a.decl:gsub("\n", "\\n")))
   emitf("static __attribute__((unused)) int %s_eq(const void *x, const void *y)\n{\n    return 1", a.name)
   for _, l in ipairs(a.leaves) do
+    local bytes = l.bytes and tostring(l.bytes) or string.format("sizeof(((%s *)0)->%s)", a.name, l.path)
     emitf("\n        && memcmp((const char *)x + offsetof(%s, %s), (const char *)y + offsetof(%s, %s),"
-          .. " sizeof(((%s *)0)->%s)) == 0", a.name, l, a.name, l, a.name, l)
+          .. " %s) == 0", a.name, l.path, a.name, l.path, bytes)
   end
   emit(";\n}\n")
 end
