@@ -352,9 +352,9 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  *                                    bare signature (a "non-capturing closure") needs no thunk.
  * PARAMS is a parenthesized parameter list with names and at least one parameter; ARGS lists the
  * same names in parentheses. A thunk of no parameters is CFFI_BAREFN0(NAME, CONV, RET), with
- * NAME_fn = RET (*)(void *ctx). RET is any scalar type or void, spelled so that `(RET)0` is its
- * zero value (use a typedef for a function pointer type); parameters may also be structs and
- * unions by value (the template is compiled code: the compiler passes them).
+ * NAME_fn = RET (*)(void *ctx). RET is void or any type a function can return: scalars, pointers
+ * (use a typedef for a function pointer type), structs and unions by value; parameters may also be
+ * structs and unions (the template is compiled code: the compiler passes them).
  *
  * CONV is a bare token: C, cdecl, stdcall, fastcall, thiscall, sysv64, win64, system, efiapi
  * (aapcs on 32-bit ARM), meaning what cffi_sig_parse's conventions mean on the target; one with
@@ -376,7 +376,7 @@ CFFI_API void cffi_jit_get_stats(cffi_jit_stats *out);
  * NAME_new(void *ctx, cffi_barefn **out) takes no handler. Otherwise these are CFFI_BAREFN
  * thunks (any number of calls, re-entrant, any thread; a freed one reports).
  * A caught call, and a call through a freed thunk, reports through the barefn hook (default:
- * one line "cffi: <NAME>: <what>" on stderr) and returns (RET)0.
+ * one line "cffi: <NAME>: <what>" on stderr) and returns zero (all bits zero for a struct).
  *
  * How it works: NAME's template is a compiled function with the bare signature whose body starts
  * with CFFI_BAREFN_RECORD, a small inline-assembly block with marked data slots that puts the
@@ -495,6 +495,24 @@ CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_
 
 #define CFFI__UNPAREN(...) __VA_ARGS__
 
+/* CFFI__ZERO(RET): the value a caught call returns: all bits zero, for void, scalars, pointers,
+ * structs and unions alike (`(RET)0` cannot name a struct). In C, a local of type RET (of type
+ * char when RET is void, so that the branch not taken still compiles) cleared with memset; in
+ * C++, a value-initialized RET. */
+#ifdef __cplusplus
+#define CFFI__ZERO(RET) cffi__zero_value<RET>()
+#else
+#define CFFI__RET_IS_VOID(RET) __builtin_types_compatible_p(RET, void)
+#define CFFI__ZERO_TYPE(RET)                                                                      \
+    __typeof__(*(__typeof__(__builtin_choose_expr(CFFI__RET_IS_VOID(RET), (char *)0, (RET *)0)))0)
+#define CFFI__ZERO(RET)                                                                           \
+    __builtin_choose_expr(CFFI__RET_IS_VOID(RET), (void)0, ({                                     \
+                              CFFI__ZERO_TYPE(RET) cffi__zero;                                    \
+                              __builtin_memset(&cffi__zero, 0, sizeof cffi__zero);                \
+                              cffi__zero;                                                         \
+                          }))
+#endif
+
 /* Leave a BareFnMut call (run by the cleanup attribute after the handler returns). */
 static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
     __atomic_store_n(&(*r)->state, 0u, __ATOMIC_RELEASE);
@@ -505,14 +523,14 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
 #define CFFI__BAREFN_BODY_MUT(NAME, RET, CALLARGS, BOUND)                                         \
     if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQUIRE) != 0, 0)) {  \
         cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_REENTERED);                                    \
-        return (RET)0;                                                                            \
+        return CFFI__ZERO(RET);                                                                            \
     }                                                                                             \
     cffi_barefn_rec *cffi__busy __attribute__((cleanup(cffi__barefn_leave))) = cffi__r;           \
     return ((NAME##_fn)cffi__busy->fn) CALLARGS;
 #define CFFI__BAREFN_BODY_ONCE(NAME, RET, CALLARGS, BOUND)                                        \
     if (__builtin_expect(__atomic_exchange_n(&cffi__r->state, 1u, __ATOMIC_ACQ_REL) != 0, 0)) {  \
         cffi_barefn_report(cffi__r, CFFI_BAREFN_EV_CALLED_TWICE);                                 \
-        return (RET)0;                                                                            \
+        return CFFI__ZERO(RET);                                                                            \
     }                                                                                             \
     return ((NAME##_fn)cffi__r->fn) CALLARGS;
 /* Handler bound at compile time: called by name, so the compiler may inline it, and nothing on the
@@ -547,7 +565,7 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
     typedef RET (*NAME##_fn) FNPARAMS;                                                            \
     static RET NAME##__trap FNPARAMS {                                                            \
         cffi_barefn_report((cffi_barefn_rec *)cffi__ctx, CFFI_BAREFN_EV_FREED);                   \
-        return (RET)0;                                                                            \
+        return CFFI__ZERO(RET);                                                                            \
     }                                                                                             \
     CFFI__BAREFN_TEMPLATE(NAME##__template, CONV, RET, PARAMS, NAME, CALLARGS, BODY, BOUND)       \
     DEAD##_DEFINE(NAME, CONV, RET, PARAMS, CALLARGS)                                              \
@@ -560,17 +578,24 @@ static inline void cffi__barefn_leave(cffi_barefn_rec **r) {
     __attribute__((unused)) static inline NAME##_bare NAME##_static(NAME##_bare f) { return f; } \
     _Pragma("GCC diagnostic pop")
 
-/* NAME_new with a handler given at run time, and with the one bound at compile time. */
+/* NAME_new with a handler given at run time, and with the one bound at compile time. The handler
+ * travels as void * (a function pointer as an object pointer: -Wpedantic's complaint, silenced). */
 #define CFFI__BAREFN_NEW(NAME)                                                                    \
+    _Pragma("GCC diagnostic push")                                                                \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                              \
     __attribute__((unused)) static inline cffi_status NAME##_new(NAME##_fn fn, void *ctx,         \
                                                                  cffi_barefn **out) {            \
         return cffi_barefn_new(&NAME##__tdesc, (void *)fn, ctx, out);                             \
-    }
+    }                                                                                             \
+    _Pragma("GCC diagnostic pop")
 #define CFFI__BAREFN_NEW_BOUND(NAME, FN)                                                          \
+    _Pragma("GCC diagnostic push")                                                                \
+    _Pragma("GCC diagnostic ignored \"-Wpedantic\"")                                              \
     __attribute__((unused)) static inline cffi_status NAME##_new(void *ctx, cffi_barefn **out) { \
         NAME##_fn cffi__fn = FN; /* FN must have the handler type */                              \
         return cffi_barefn_new(&NAME##__tdesc, (void *)cffi__fn, ctx, out);                       \
-    }
+    }                                                                                             \
+    _Pragma("GCC diagnostic pop")
 
 #define CFFI__BAREFN_N(NAME, CONV, RET, PARAMS, ARGS, BODY, KIND, BOUND, DEAD)                    \
     CFFI__BAREFN_DEFINE(NAME, CONV, RET, PARAMS, (void *cffi__ctx, CFFI__UNPAREN PARAMS),        \
@@ -621,6 +646,8 @@ int luaopen_cffi(struct lua_State *L);
 
 #ifdef __cplusplus
 }
+/* The zero value of CFFI__ZERO in C++ (templates cannot have C linkage). */
+template <class T> static inline T cffi__zero_value() { return T(); }
 #endif
 
 #endif /* CFFI_H */

@@ -29,7 +29,7 @@ if(WIN32)
     "Oscet|-Os:-fcf-protection=full|-")
 endif()
 if(CFFI_ARCH STREQUAL "x86")
-  set(_bf_matrix_tests barefn_x86)
+  set(_bf_matrix_tests barefn_x86 barefn_struct)
   set(_bf_single_tests barefn_place)
 elseif(CFFI_ARCH STREQUAL "aarch64")
   # No AddressSanitizer in the emulated run's variants that matter here; the PIE and CET flags
@@ -39,10 +39,10 @@ elseif(CFFI_ARCH STREQUAL "aarch64")
     "O2|-O2|-"
     "O3ssp|-O3:-fstack-protector-all:-fstack-clash-protection|-"
     "Os|-Os|-")
-  set(_bf_matrix_tests barefn_a64)
+  set(_bf_matrix_tests barefn_a64 barefn_struct)
   set(_bf_single_tests barefn_place)
 else()
-  set(_bf_matrix_tests barefn_shapes barefn_prologue)
+  set(_bf_matrix_tests barefn_shapes barefn_prologue barefn_struct)
   set(_bf_single_tests barefn_many barefn_place)
 endif()
 
