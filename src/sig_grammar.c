@@ -119,6 +119,7 @@ typedef enum keyword {
     KW_CONST, KW_VOLATILE, KW_RESTRICT,
     KW_CONV,      /* __stdcall, WINAPI, ...: conv holds the convention it names */
     KW_ATTRIBUTE, /* __attribute__ */
+    KW_REFUSED,   /* a type the compilers know and cffi does not carry: refused_types says why */
 } keyword;
 
 struct token {
@@ -128,7 +129,7 @@ struct token {
     size_t len;
     size_t col;       /* 1-based */
     base_id typedef_base;
-    const char *conv; /* for KW_CONV */
+    const char *conv; /* for KW_CONV: the convention; for KW_REFUSED: why */
     enum pack_op pack_op; /* TK_PRAGMA_PACK */
     unsigned pack_value;  /* TK_PRAGMA_PACK: 0 for "back to none" */
     bool pack_has_value;
@@ -150,6 +151,25 @@ static const struct {
     {"typedef", KW_TYPEDEF_DECL},
 };
 
+/* Types a C header may well contain that no convention table of cffi's places, refused by name
+ * with what to do instead (rather than as an unknown name). */
+static const struct {
+    const char *word;
+    const char *why;
+} refused_types[] = {
+    {"__int128", "128-bit integers are not supported; pass a struct of two 64-bit halves or a "
+                 "pointer"},
+    {"__int128_t", "128-bit integers are not supported; pass a struct of two 64-bit halves or a "
+                   "pointer"},
+    {"__uint128_t", "128-bit integers are not supported; pass a struct of two 64-bit halves or a "
+                    "pointer"},
+    {"__float128", "128-bit floating types are not supported; pass a pointer"},
+    {"_Float128", "128-bit floating types are not supported; pass a pointer"},
+    {"_Complex", "complex types are not supported; pass a struct of the two parts or a pointer"},
+    {"__complex__", "complex types are not supported; pass a struct of the two parts or a "
+                    "pointer"},
+};
+
 /* The Windows SDK's convention macros (and UEFI's), as users paste them from headers. */
 static const struct {
     const char *macro;
@@ -168,6 +188,12 @@ static void classify(token *t) {
     for (size_t i = 0; i < sizeof keywords / sizeof *keywords; i++)
         if (span_is(t->start, t->len, keywords[i].word)) {
             t->kw = keywords[i].kw;
+            return;
+        }
+    for (size_t i = 0; i < sizeof refused_types / sizeof *refused_types; i++)
+        if (span_is(t->start, t->len, refused_types[i].word)) {
+            t->kw = KW_REFUSED;
+            t->conv = refused_types[i].why;
             return;
         }
     for (size_t i = 0; i < sizeof typedef_names / sizeof *typedef_names; i++)
@@ -1066,6 +1092,10 @@ static node *parse_specifiers(cffi_sig_parser *p, const char *what) {
     for (;;) {
         const token *t = tok(p);
         if (t->kind != TK_IDENT) break;
+        if (t->kw == KW_REFUSED) {
+            fail_at(p, CFFI_EUNSUPPORTED, t->col, "'%.*s': %s", (int)t->len, t->start, t->conv);
+            return NULL;
+        }
         if (t->kw == KW_CONST || t->kw == KW_VOLATILE || t->kw == KW_RESTRICT) {
             quals |= t->kw == KW_CONST ? Q_CONST : t->kw == KW_VOLATILE ? Q_VOLATILE : 0;
             p->pos++;

@@ -195,6 +195,15 @@ static void test_cdef_errors(void) {
         {"struct Tg { int a; }; union Tg { int a; };", CFFI_EBADTYPE,
          "col 29: 'Tg' is already a struct tag"},
         {"typedef struct { int a; } /* open", CFFI_EBADSIG, "col 27: comment not closed ('*/' expected)"},
+        {"typedef struct { unsigned __int128 v; } E15;", CFFI_EUNSUPPORTED,
+         "col 27: '__int128': 128-bit integers are not supported; pass a struct of two 64-bit "
+         "halves or a pointer"},
+        {"typedef __uint128_t E16;", CFFI_EUNSUPPORTED,
+         "col 9: '__uint128_t': 128-bit integers are not supported; pass a struct of two 64-bit "
+         "halves or a pointer"},
+        {"typedef struct { double _Complex z; } E17;", CFFI_EUNSUPPORTED,
+         "col 25: '_Complex': complex types are not supported; pass a struct of the two parts or "
+         "a pointer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[256] = "untouched";

@@ -370,6 +370,11 @@ static void test_errors(void) {
          "col 5: unknown type 'foo' (declare a type of your own with cdef first)"},
         {"int(const foo *)", NULL, CFFI_EBADTYPE,
          "col 11: unknown type 'foo' (declare a type of your own with cdef first)"},
+        {"__int128(int)", NULL, CFFI_EUNSUPPORTED,
+         "col 1: '__int128': 128-bit integers are not supported; pass a struct of two 64-bit "
+         "halves or a pointer"},
+        {"void(int, __float128)", NULL, CFFI_EUNSUPPORTED,
+         "col 11: '__float128': 128-bit floating types are not supported; pass a pointer"},
         {"int(int, void)", NULL, CFFI_EBADTYPE,
          "col 10: 'void' is not a parameter type (only '(void)' alone means no parameters)"},
         {"int(void x)", NULL, CFFI_EBADTYPE,
