@@ -1,6 +1,7 @@
 /*
  * bench.c - the in-process benchmarks: per-call cost of every way cffi (and libffi) makes a bare
- * function pointer, Lua -> native calls, creation cost, and memory per live closure.
+ * function pointer, Lua -> native calls, creation cost, memory per live closure, and (struct_args.c)
+ * how a struct argument reaches a Lua callback.
  *
  * Usage:
  *   bench_cffi [--quick] [--rounds R] [--sample-ms MS]   timings
@@ -33,6 +34,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+
+#include "struct_args.h"
 #endif
 
 static volatile int64_t sink; /* results land here so no loop is dead code */
@@ -451,6 +454,7 @@ static void lua_cases(void) {
     add_case("create.wrap", run_lua, ref_arg(ref_field("wrap_free", NULL)));
     add_case("create.wrapfloor", run_lua, ref_arg(ref_field("wrap_floor", NULL)));
     luaL_ref(L, LUA_REGISTRYINDEX); /* keep the setup table (and the callbacks) alive */
+    bench_struct_arg_cases(L, add_case);
 }
 #endif
 

@@ -92,6 +92,24 @@ for _, s in ipairs(sigs) do
 end
 p("")
 
+-- Struct arguments in Lua callbacks: the table the binding builds against a view (struct_args.c).
+p("**A struct argument reaching a Lua callback** (push it, call the same Lua function with")
+p("`lua_pcall`; the binding builds a table, the view reads the native bytes on each access):")
+p("")
+p("| struct, what the callback reads | table (shipped) | view | view / table |")
+p("| --- | --- | --- | --- |")
+for _, row in ipairs {
+  { "`struct { float x, y, z; }`, every member", "agg.vec3" },
+  { "104-byte entity (nested structs, arrays), two members", "agg.big" },
+} do
+  local t, v = times[row[2] .. ".table"], times[row[2] .. ".view"]
+  p("| %s | %s | %s | %s |", row[1], fmt_ns(t), fmt_ns(v), t and v and fmt_ratio(v / t) or "n/a")
+end
+p("")
+p("A whole `float(Vec3)` callback made by `cffi.wrap`, called from native code: %s.",
+  fmt_ns(times["agg.vec3.wrap"]))
+p("")
+
 -- Creation: LuaJIT's time is scaled by the two processes' calibration (a direct call).
 local c_calib = calib["create.closure"]
 local function create_scaled(key)
