@@ -31,6 +31,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/emulator.cmake)
 
 cffi_debian_sysroot(ARCH armhf MULTIARCH arm-linux-gnueabihf PACKAGES
   liblua5.4-dev liblua5.4-0 lua5.4 libreadline8 libtinfo6
+  libcapstone-dev libcapstone4
   lua-system lua-term lua-filesystem)
 
 cffi_target_emulator(NAME armhf COMMAND qemu-arm -L /usr/arm-linux-gnueabihf)

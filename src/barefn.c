@@ -47,9 +47,10 @@ struct cffi_barefn {
     cffi_barefn_rec rec; /* MUST be first: the thunk's code holds this address */
     cffi_barefn_template *tpl;
     void *code;          /* executable address of the thunk */
-    /* A template with a dead path: the gate through the slot's writable view, and its two
-     * settings, the live image's own bytes and the jump to the dead copy. gate_rw NULL: none. */
-    uint8_t *gate_rw;
+    /* A template with a dead path: the gate through the slot's writable view (and its address in
+     * the executable one), and its two settings, the live image's own bytes and the jump to the
+     * dead copy. gate_rw NULL: none. */
+    uint8_t *gate_rw, *gate_rx;
     uint8_t gate_open[CFFI_RELOC_GATE_LEN], gate_closed[CFFI_RELOC_GATE_LEN];
     bool dead;           /* freed (read by the report path, racing with nothing but a reuse) */
     cffi_qlink freed;    /* in its template's quarantine once freed */
@@ -67,6 +68,7 @@ typedef struct tpl_image {
     cffi_reloc_fixup *fix;  /* near image: rel32s into the program, filled in per copy */
     size_t nfix;
     uintptr_t lo, hi;       /* the lowest and highest of their targets */
+    uintptr_t code_tag;     /* added to a copy's address to call it (cffi_reloc_block) */
 } tpl_image;
 
 /* The two forms of one template function's image. */
@@ -169,6 +171,7 @@ static cffi_status image_build(const void *code, const cffi_reloc_block *blk, bo
     st = cffi_reloc_copy(&rq, &img->code, &img->len, &tail_off, why, whylen);
     if (st == CFFI_OK) {
         img->src = code;
+        img->code_tag = blk->code_tag;
         img->unwind_size = cffi_os_unwind_data_size(code);
         /* The tail's offsets become the image's. */
         img->record_at = tail_off + tail.record_slot;
@@ -327,15 +330,20 @@ static void image_write(const tpl_image *img, uint8_t *rx, uint8_t *rw, uintptr_
 static void slot_write(const slot_plan *p, uint8_t *rx, uint8_t *rw, cffi_barefn *b) {
     uintptr_t rec = (uintptr_t)&b->rec;
     uint8_t *entry = rx + p->live_at;
+    uintptr_t tag = p->live->code_tag;
     image_write(p->live, entry, rw + p->live_at, rec);
-    b->code = entry;
+    b->code = entry + tag;
     b->gate_rw = NULL;
     if (p->dead) {
         image_write(p->dead, rx, rw, rec);
-        cffi_reloc_put_hop(rw + p->hop_at, rx + p->hop_at, rx);
+        /* The hop is in the live copy's instruction set (the gate's jump keeps it); it leads to
+         * the dead copy in the dead template's. */
+        cffi_reloc_put_hop(rw + p->hop_at, rx + p->hop_at + tag, rx + p->dead->code_tag);
         b->gate_rw = rw + p->live_at + CFFI_RELOC_GATE_AT;
+        b->gate_rx = entry + CFFI_RELOC_GATE_AT;
         memcpy(b->gate_open, b->gate_rw, sizeof b->gate_open);
-        cffi_reloc_gate_closed(entry + CFFI_RELOC_GATE_AT, rx + p->hop_at, b->gate_closed);
+        cffi_reloc_gate_closed(entry + CFFI_RELOC_GATE_AT + tag, rx + p->hop_at + tag,
+                               b->gate_closed);
     }
     slot_describe(p, rx, rw);
     cffi_jit_block_flush(rx, p->size);
@@ -387,7 +395,7 @@ static void gate_set(cffi_barefn *b, const uint8_t bytes[CFFI_RELOC_GATE_LEN]) {
     _Static_assert(sizeof v == CFFI_RELOC_GATE_LEN, "the gate is one store");
     memcpy(&v, bytes, sizeof v);
     __atomic_store_n((gate_word *)(void *)b->gate_rw, v, __ATOMIC_RELEASE);
-    uint8_t *gate = (uint8_t *)b->code + CFFI_RELOC_GATE_AT;
+    uint8_t *gate = b->gate_rx;
     cffi_jit_block_flush(gate, CFFI_RELOC_GATE_LEN);
     forget_translations(gate, CFFI_RELOC_GATE_LEN);
 }

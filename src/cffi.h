@@ -467,7 +467,8 @@ CFFI_API void cffi_barefn_report(cffi_barefn_rec *record, cffi_barefn_event ev);
  * "0x<address>: <mnemonic> <operands>", stopping after the first unconditional jmp or ret, an
  * undecodable byte, max_bytes, or when buf is full (a line is written whole or not at all). buf is
  * always terminated if len > 0. Returns the number of code bytes described. Built on every
- * target; where cffi has no disassembler (Capstone: x86 only) it describes nothing and returns 0.
+ * target; where cffi has no disassembler (Capstone: on the targets with typed thunks) it
+ * describes nothing and returns 0. A Thumb address (bit 0 set) is listed as Thumb code.
  * The Lua binding's cb:disasm() returns this text for a callback. */
 CFFI_API size_t cffi_disasm(const void *code, size_t max_bytes, char *buf, size_t len);
 

@@ -3,7 +3,8 @@
 # against Debian's armhf packages (a cached sysroot, cmake/arm-linux-gnueabihf.cmake):
 #   build-armhf  warnings as errors: every C test (with spec/c/arm/), the random differential for
 #                both conventions (aapcs_vfp and aapcs) with gcc (Thumb-2 and ARM state) and
-#                clang, the hardening tests and every busted spec under the armhf interpreter
+#                clang, the typed-thunk matrix (templates in Thumb-2 and ARM state, gcc and
+#                clang), the hardening tests and every busted spec under the armhf interpreter
 # Where this machine is not ARM, everything runs under qemu-arm (cmake/emulator.cmake); what
 # emulation cannot show is skipped with its reason.
 # Called by scripts/test.sh; runs on its own too.

@@ -41,6 +41,20 @@ elseif(CFFI_ARCH STREQUAL "aarch64")
     "Os|-Os|-")
   set(_bf_matrix_tests barefn_a64 barefn_struct)
   set(_bf_single_tests barefn_place)
+elseif(CFFI_ARCH STREQUAL "arm")
+  # Every variant in Thumb-2 (armhf's default) and in ARM state: the templates, and the C that
+  # calls them, in each instruction set.
+  set(_bf_variants
+    "O0|-O0|-"
+    "O2|-O2|-"
+    "O2pic|-O2:-fPIC|-"
+    "O3ssp|-O3:-fstack-protector-all:-fstack-clash-protection|-"
+    "Os|-Os|-"
+    "O0arm|-O0:-marm|-"
+    "O2arm|-O2:-marm:-fPIC|-"
+    "O3ssparm|-O3:-marm:-fstack-protector-all:-fstack-clash-protection|-")
+  set(_bf_matrix_tests barefn_arm barefn_struct)
+  set(_bf_single_tests barefn_place)
 else()
   set(_bf_matrix_tests barefn_shapes barefn_prologue barefn_struct)
   set(_bf_single_tests barefn_many barefn_place)

@@ -7,6 +7,7 @@
 #ifndef CFFI_CHECK_H
 #define CFFI_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -66,6 +67,44 @@ static inline int check_rewritten_code_runs(const char *part) {
     check_skipped++;
     printf("skipped part: %s\n", part);
     return 0;
+}
+
+/* The same, where the test can point at the rewritten code: under emulation, the page holding
+ * code has its protection taken away and given back (as /proc/self/maps lists it), which makes
+ * qemu-user drop its translations there, and the part runs. Natively, and where that cannot be
+ * done, this is check_rewritten_code_runs. Call it after every rewrite, before the call. */
+#if !defined(_WIN32)
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The protection of the mapping holding addr, from /proc/self/maps; -1 if not found. */
+static inline int check_code_protection(uintptr_t addr) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps) return -1;
+    char line[512], perms[8];
+    unsigned long lo, hi;
+    int prot = -1;
+    while (prot < 0 && fgets(line, sizeof line, maps))
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && addr >= lo && addr < hi)
+            prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+                   (perms[2] == 'x' ? PROT_EXEC : 0);
+    fclose(maps);
+    return prot;
+}
+#endif
+
+static inline int check_rewritten_code_at(const void *code, const char *part) {
+    const char *emulator = getenv("CFFI_TEST_EMULATOR");
+    if (!emulator || !*emulator) return 1;
+#if !defined(_WIN32)
+    uintptr_t page = (uintptr_t)code & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+    int prot = check_code_protection((uintptr_t)code);
+    size_t size = (size_t)sysconf(_SC_PAGESIZE);
+    if (prot >= 0 && mprotect((void *)page, size, PROT_NONE) == 0 &&
+        mprotect((void *)page, size, prot) == 0)
+        return 1;
+#endif
+    return check_rewritten_code_runs(part);
 }
 
 /* The last line printed is the skip reason, which scripts/ctest-report.sh shows. */

@@ -38,6 +38,10 @@ typedef struct cffi_reloc_block {
     /* Both forms start with the record load (near_block[0, load_len) with the record slot at
      * near_record_slot); what follows it is the jump back, or, in cffi_reloc_tail, the body. */
     size_t load_len;
+    /* Added to a copy's address to call it, and to every code address passed back to the
+     * relocator (gates, hops): 1 for a template in Thumb state on 32-bit ARM (a function pointer's
+     * bit 0 selects the instruction set), 0 everywhere else. */
+    uintptr_t code_tag;
 } cffi_reloc_block;
 
 /* Decode the template at fn from its entry until its CFFI_BAREFN_RECORD block, reading at most
@@ -134,6 +138,7 @@ CFFI_HIDDEN void cffi_reloc_tail_free(cffi_reloc_tail *t);
  * a short jump to a hop, a jump to a copy of the dead template's image. The gate is written in
  * one naturally aligned store when the image starts at a multiple of CFFI_RELOC_GATE_LEN. */
 
+/* Code addresses below carry their image's code_tag (cffi_reloc_block). */
 /* The closed gate at gate_rx: a jump to the hop at hop_rx (within CFFI_RELOC_GATE_REACH). */
 CFFI_HIDDEN void cffi_reloc_gate_closed(const uint8_t *gate_rx, const uint8_t *hop_rx,
                                         uint8_t out[CFFI_RELOC_GATE_LEN]);

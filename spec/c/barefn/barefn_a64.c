@@ -117,7 +117,8 @@ static void test_shapes(void) {
     CHECK(t_bound_code(t)(10, 4) == 34);
     int freed = events[CFFI_BAREFN_EV_FREED];
     cffi_barefn_free(t);
-    if (check_rewritten_code_runs("a freed bound thunk runs its dead copy through the gate")) {
+    if (check_rewritten_code_at((const void *)t_bound_code(t),
+                                "a freed bound thunk runs its dead copy through the gate")) {
         CHECK(t_bound_code(t)(10, 4) == 0 && events[CFFI_BAREFN_EV_FREED] == freed + 1);
     }
 

@@ -184,7 +184,7 @@ static void test_caught_results(void) {
     big_code = t_big_bound_code(t);
     CHECK(big_is(big_code(1, 2, 3), 1, 1002, 3));
     cffi_barefn_free(t);
-    if (check_rewritten_code_runs("a freed bound thunk runs its dead copy")) {
+    if (check_rewritten_code_at((const void *)big_code, "a freed bound thunk runs its dead copy")) {
         memset(&r, 0x55, sizeof r);
         r = big_code(1, 2, 3);
         CHECK(events[CFFI_BAREFN_EV_FREED] == 3 && big_is_zero(r));
