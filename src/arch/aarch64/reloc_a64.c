@@ -193,6 +193,42 @@ static bool redisplace(const item *it, size_t at, size_t to, uint32_t *out) {
     return true;
 }
 
+/* Write items[i]'s replacement into out; its literal (if any) at *next_literal, which advances.
+ * A branch to the range's end goes to tail_at. */
+static cffi_status emit_item(const cffi_reloc_request *rq, const item *items, size_t i,
+                             uint8_t *out, size_t *next_literal, size_t tail_at, char *errbuf,
+                             size_t errlen) {
+    const item *it = &items[i];
+    uint8_t *dst = out + it->at;
+    unsigned rt = it->word & 31;
+    switch (it->kind) {
+    case K_COPY: put_word(dst, it->word); break;
+    case K_PRFM_LIT: put_word(dst, A64_NOP); break;
+    case K_ADR:
+    case K_LDR_LIT:
+    case K_CALL_OUT: {
+        size_t literal = *next_literal;
+        *next_literal += 8;
+        memcpy(out + literal, &it->value, 8);
+        unsigned reg = it->kind == K_CALL_OUT ? REG_X16 : rt;
+        put_word(dst, ldr_literal(reg, it->at, literal));
+        if (it->kind == K_LDR_LIT) put_word(dst + 4, it->load);
+        if (it->kind == K_CALL_OUT) put_word(dst + 4, A64_BLR_X16);
+        break;
+    }
+    case K_BRANCH: {
+        size_t to = it->target == rq->len ? tail_at : items[it->target / 4].at;
+        uint32_t word;
+        if (!redisplace(it, it->at, to, &word))
+            return refuse(errbuf, errlen, (const uint8_t *)rq->src + i * 4, i * 4,
+                          "a branch out of reach");
+        put_word(dst, word);
+        break;
+    }
+    }
+    return CFFI_OK;
+}
+
 cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_t *image_len,
                             size_t *tail_off, char *errbuf, size_t errlen) {
     *image = NULL;
@@ -235,36 +271,8 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
 
     if (add_pad) put_word(out, A64_BTI_C);
     size_t next_literal = pool;
-    for (size_t i = 0; i < n && st == CFFI_OK; i++) {
-        item *it = &items[i];
-        uint8_t *dst = out + it->at;
-        unsigned rt = it->word & 31;
-        switch (it->kind) {
-        case K_COPY: put_word(dst, it->word); break;
-        case K_PRFM_LIT: put_word(dst, A64_NOP); break;
-        case K_ADR:
-        case K_LDR_LIT:
-        case K_CALL_OUT: {
-            size_t literal = next_literal;
-            next_literal += 8;
-            memcpy(out + literal, &it->value, 8);
-            unsigned reg = it->kind == K_CALL_OUT ? REG_X16 : rt;
-            put_word(dst, ldr_literal(reg, it->at, literal));
-            if (it->kind == K_LDR_LIT) put_word(dst + 4, it->load);
-            if (it->kind == K_CALL_OUT) put_word(dst + 4, A64_BLR_X16);
-            break;
-        }
-        case K_BRANCH: {
-            size_t to = it->target == rq->len ? tail_at : items[it->target / 4].at;
-            uint32_t word;
-            if (!redisplace(it, it->at, to, &word))
-                st = refuse(errbuf, errlen, src + i * 4, i * 4, "a branch out of reach");
-            else
-                put_word(dst, word);
-            break;
-        }
-        }
-    }
+    for (size_t i = 0; i < n && st == CFFI_OK; i++)
+        st = emit_item(rq, items, i, out, &next_literal, tail_at, errbuf, errlen);
     free(items);
     if (st != CFFI_OK) {
         free(out);
