@@ -103,6 +103,8 @@ static inline int check_rewritten_code_at(const void *code, const char *part) {
     if (prot >= 0 && mprotect((void *)page, size, PROT_NONE) == 0 &&
         mprotect((void *)page, size, prot) == 0)
         return 1;
+#else
+    (void)code; /* Windows runs natively here (wine maps no foreign instruction set) */
 #endif
     return check_rewritten_code_runs(part);
 }

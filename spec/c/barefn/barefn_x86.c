@@ -295,13 +295,15 @@ static void test_bound_freed(void) {
         CHECK_MSG(call_conv(c, cffi_barefn_code(t[c]), 5, 3, &popped) == 42 && popped == pops[c],
                   "convention %d live: popped %d", c, (int)popped);
     }
-    if (!check_rewritten_code_runs("bound thunks of every convention called once freed")) {
-        for (int c = 0; c < 4; c++) cffi_barefn_free(t[c]);
-        return;
-    }
     memset(events, 0, sizeof events);
+    bool runs = true;
     for (int c = 0; c < 4; c++) {
         cffi_barefn_free(t[c]);
+        runs = runs && check_rewritten_code_at(cffi_barefn_code(t[c]),
+                                               "bound thunks of every convention called once freed");
+    }
+    if (!runs) return;
+    for (int c = 0; c < 4; c++) {
         int wrong = 0;
         for (int i = 0; i < 1000; i++)
             wrong += call_conv(c, cffi_barefn_code(t[c]), 5, 3, &popped) != 0 || popped != pops[c];
@@ -322,6 +324,8 @@ static void test_bound_freed(void) {
     x_bound_d_bare fd = x_bound_d_code(d);
     CHECK(fd(4.0) == 6.0);
     cffi_barefn_free(d);
+    if (!check_rewritten_code_at((const void *)fd, "a freed bound thunk of a double result"))
+        return;
     int wrong = 0;
     for (int i = 0; i < 100; i++) wrong += fd(4.0) != 0.0 || x87_depth() != 0;
     CHECK(wrong == 0);
@@ -329,8 +333,7 @@ static void test_bound_freed(void) {
 
 /* A freed bound thunk's slot, reused after the quarantine: the live code back, the new context. */
 static void test_bound_reuse(void) {
-    if (!check_rewritten_code_runs("a freed bound thunk's slot reused after the quarantine"))
-        return;
+    static const char part[] = "a freed bound thunk's slot reused after the quarantine";
     int k1 = 40, k2 = 7;
     cffi_barefn *t, *u;
     REQUIRE(x_bound_t_new(&k1, &t) == CFFI_OK);
@@ -338,22 +341,27 @@ static void test_bound_reuse(void) {
     char live[2048], now[2048];
     cffi_disasm(code, 256, live, sizeof live);
     cffi_barefn_free(t);
+    if (!check_rewritten_code_at(code, part)) return;
     int32_t popped;
     CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
     int wrong = 0;
     for (int i = 0; i < CFFI_QUARANTINE; i++) {
         REQUIRE(x_bound_t_new(&k2, &u) == CFFI_OK);
+        check_rewritten_code_at(cffi_barefn_code(u), part); /* a slot that may have run before */
         wrong += u == t || x_bound_t_code(u)(5, 3) != 9;
         cffi_barefn_free(u);
     }
     CHECK(wrong == 0);
+    check_rewritten_code_at(code, part);
     CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
     REQUIRE(x_bound_t_new(&k2, &u) == CFFI_OK);
     CHECK(u == t && cffi_barefn_code(u) == code);
+    check_rewritten_code_at(code, part);
     CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 9 && popped == 4);
     cffi_disasm(code, 256, now, sizeof now);
     CHECK_MSG(strcmp(live, now) == 0, "reused code differs:\n%s\nwas:\n%s", now, live);
     cffi_barefn_free(u);
+    check_rewritten_code_at(code, part);
     CHECK(call_conv(CONV_THISCALL, code, 5, 3, &popped) == 0 && popped == 4);
 }
 
@@ -378,7 +386,7 @@ static void test_bound_shape(void) {
               "the copy tests something:\n%s", text);
 #endif
     cffi_barefn_free(t);
-    if (check_rewritten_code_runs("the sum thunk called once freed"))
+    if (check_rewritten_code_at(cffi_barefn_code(t), "the sum thunk called once freed"))
         CHECK(x_sum_code(t)(2, 3) == 0);
 }
 
@@ -422,7 +430,8 @@ int main(void) {
     CHECK(x_bound_code(t[12])(5, 3) == 42 && x_bound_f_code(t[13])(9, 1) == 48);
     cffi_barefn_free(t[12]);
     cffi_barefn_free(t[1]);
-    if (check_rewritten_code_runs("a bound and a stdcall thunk called once freed")) {
+    if (check_rewritten_code_at(cffi_barefn_code(t[12]),
+                                "a bound and a stdcall thunk called once freed")) {
         CHECK(x_bound_code(t[12])(5, 3) == 0 && events[CFFI_BAREFN_EV_FREED] == 1);
         CHECK(x_std_code(t[1])(3, 4) == 0 && events[CFFI_BAREFN_EV_FREED] == 2);
     }
