@@ -41,6 +41,10 @@
  * A near tail keeps RIP-relative operands and rel32 branches as they are and lists their
  * displacements as fixups, filled in per copy; a far tail uses the absolute forms above and
  * `jmp *0(%rip) ; .quad target` (no register needed) for jumps into the template.
+ *
+ * Both jobs walk into one item set and share one layout and one emitter (image_lay_out,
+ * image_emit); they differ in the bytes the image starts with, the caller's bytes spliced in
+ * where a copy's range ends, and a policy for a branch to what the image does not hold.
  */
 #include "reloc/reloc.h"
 
@@ -210,8 +214,6 @@ typedef struct item {
     uint8_t reg;           /* K_RIP_LEA: destination; K_RIP_SCRATCH: scratch; K_RIP_BRANCH: /r */
     uint8_t modrm_off;     /* K_RIP_SCRATCH */
     uint8_t disp_off;      /* K_RIP_FIXUP: where its disp32 is */
-    bool leaves;           /* template tails, K_JCC/K_JMP: the target is not in the tail (it is
-                            * the original template's code) */
 } item;
 
 /* Message "cannot relocate `insn` at +off: why" (off from the start of the relocated range). */
@@ -376,20 +378,20 @@ static cffi_status x86_classify(csh h, x86_mode mode, const cs_insn *in, uint64_
     return CFFI_OK;
 }
 
-static size_t item_size(const item *it) {
-    size_t jmp = it->jump_after ? 5 : 0; /* E9 rel32 back to where execution continues */
-    if (it->trap_after) jmp = 2;         /* 0F 0B: ud2 */
+/* Bytes of an item's replacement, except the branches (K_JCC, K_JMP), whose size depends on
+ * where their target lands (branch_size), and except what follows it (jump_after, trap_after). */
+static size_t fixed_size(const item *it) {
     switch (it->kind) {
     case K_COPY:
-    case K_RIP_FIXUP: return it->len + jmp;
-    case K_JCC: return 6 + jmp;          /* 0F 80+cc rel32 */
-    case K_JMP: return 5;                /* E9 rel32 */
-    case K_CALL_ABS: return 13 + jmp;    /* x86-64: movabs (10) + call *%r11 (3); x86-32: 13 too */
-    case K_RIP_BRANCH: return 13 + jmp;  /* movabs (10) + call/jmp *(%r11) (3) */
-    case K_RIP_LEA: return 10 + jmp;     /* movabs */
-    case K_RIP_SCRATCH: return it->len - 4 + 5 + 1 + 10 + 1 + 8 + jmp;
-    case K_PUSH_PC: return 5 + jmp;      /* push imm32 */
-    case K_MOV_PC: return 5 + jmp;       /* mov imm32, reg */
+    case K_RIP_FIXUP: return it->len;
+    case K_JCC:
+    case K_JMP: return 0;
+    case K_CALL_ABS: return 13;          /* x86-64: movabs (10) + call *%r11 (3); x86-32: 13 too */
+    case K_RIP_BRANCH: return 13;        /* movabs (10) + call/jmp *(%r11) (3) */
+    case K_RIP_LEA: return 10;           /* movabs */
+    case K_RIP_SCRATCH: return it->len - 4 + 5 + 1 + 10 + 1 + 8;
+    case K_PUSH_PC: return 5;            /* push imm32 */
+    case K_MOV_PC: return 5;             /* mov imm32, reg */
     }
     return 0;
 }
@@ -506,17 +508,184 @@ static int item_order(const void *a, const void *b) {
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-/* Image offset of source address a: an item's, or the tail's for the end of the range. */
-static bool map_addr(const item_set *s, uint64_t a, uint64_t end, size_t tail_off, size_t *out) {
-    if (a == end) {
-        *out = tail_off;
+/* ---------------------------------------------------------------------------------------------
+ * The image: one layout and one emitter for both jobs, a copy (cffi_reloc_copy) and a template
+ * tail (cffi_reloc_tail_build). The jobs differ in what the image starts with, whether the
+ * caller's bytes are spliced in where the range ends, and what a branch to an address the image
+ * does not hold becomes (leave_policy).
+ */
+enum {
+    FAR_JMP_LEN = 14, /* FF 25 00000000 <target: 8>: jmp *0(%rip), through the 8 bytes after it */
+    JCC_LEN = 6,      /* 0F 80+cc rel32 */
+    JMP_LEN = 5,      /* E9 rel32 */
+    UD2_LEN = 2,      /* 0F 0B */
+};
+
+/* jmp to an absolute address with no register (x86-64). */
+static uint8_t *put_far_jmp(uint8_t *p, uint64_t target) {
+    *p++ = OP_GRP5;
+    *p++ = (GRP5_JMP << 3) | MODRM_RIP;
+    p = put32(p, 0);
+    return put64(p, target);
+}
+
+/* What a branch to an address outside the image becomes. */
+typedef enum leave_policy {
+    LEAVE_REFUSED,  /* a copy: every target was walked, so one missing is an error */
+    LEAVE_FIXUP,    /* a near tail: rel32, its displacement listed as a fixup for each copy */
+    LEAVE_ABSOLUTE, /* a far tail: jmp *0(%rip); a jcc goes through such a jmp, a stub placed
+                     * after everything else so that the image's own path reads straight */
+} leave_policy;
+
+typedef struct image_job {
+    x86_mode mode;
+    item_set set;              /* in address order */
+    const uint8_t *head;       /* bytes the image starts with (a landing pad, a record load) */
+    size_t head_len;
+    bool has_splice;           /* splice goes where the source reaches splice_addr */
+    uint64_t splice_addr;
+    const uint8_t *splice;
+    size_t splice_len, splice_off;
+    leave_policy leave;
+    cffi_reloc_tail *fixups;   /* where LEAVE_FIXUP and K_RIP_FIXUP record theirs */
+    size_t stub_off;           /* LEAVE_ABSOLUTE: the next jcc stub */
+    uint64_t lo;               /* messages name offsets from here */
+    char *errbuf;
+    size_t errlen;
+} image_job;
+
+/* Offset in the image of source address a, false if the image does not hold it. */
+static bool image_offset(const image_job *j, uint64_t a, size_t *out) {
+    if (j->has_splice && a == j->splice_addr) {
+        *out = j->splice_off;
         return true;
     }
     bool inside;
-    const item *it = find_item(s, a, &inside);
+    const item *it = find_item(&j->set, a, &inside);
     if (!it) return false;
     *out = it->new_off;
     return true;
+}
+
+/* Bytes of a jmp (jcc: false) or jcc (true) to target, not counting a far jcc's stub. */
+static size_t branch_size(const image_job *j, bool jcc, uint64_t target) {
+    size_t at;
+    if (jcc) return JCC_LEN;
+    return j->leave == LEAVE_ABSOLUTE && !image_offset(j, target, &at) ? FAR_JMP_LEN : JMP_LEN;
+}
+
+static size_t item_size(const image_job *j, const item *it, size_t *stubs) {
+    size_t size = fixed_size(it), at;
+    if (it->kind == K_JCC || it->kind == K_JMP) {
+        size = branch_size(j, it->kind == K_JCC, it->target);
+        if (it->kind == K_JCC && j->leave == LEAVE_ABSOLUTE && !image_offset(j, it->target, &at))
+            ++*stubs;
+    }
+    if (it->trap_after) return size + UD2_LEN;
+    if (it->jump_after) size += branch_size(j, false, it->addr + it->len);
+    return size;
+}
+
+/* Lay out the head, the items in address order with the splice before the first item at or
+ * after splice_addr, a jmp after every item that falls through to what the image does not place
+ * next, then the stubs. Returns the image's size. */
+static size_t image_lay_out(image_job *j) {
+    item_set *set = &j->set;
+    size_t pos = j->head_len, stubs = 0, first_after = set->n;
+    if (j->has_splice) {
+        first_after = 0;
+        while (first_after < set->n && set->v[first_after].addr < j->splice_addr) first_after++;
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        item *it = &set->v[i];
+        uint64_t next = it->addr + it->len;
+        bool next_in_image =
+            (i + 1 < set->n && i + 1 != first_after && set->v[i + 1].addr == next) ||
+            (j->has_splice && i + 1 == first_after && next == j->splice_addr);
+        it->jump_after = it->falls && !next_in_image;
+    }
+    /* Sizes depend on which targets the image holds, known now. */
+    for (size_t i = 0; i < set->n; i++) {
+        if (i == first_after) {
+            j->splice_off = pos;
+            pos += j->splice_len;
+        }
+        set->v[i].new_off = pos;
+        set->v[i].new_len = item_size(j, &set->v[i], &stubs);
+        pos += set->v[i].new_len;
+    }
+    if (j->has_splice && first_after == set->n) {
+        j->splice_off = pos;
+        pos += j->splice_len;
+    }
+    j->stub_off = pos;
+    return pos + stubs * FAR_JMP_LEN;
+}
+
+static cffi_reloc_fixup *add_fixup(cffi_reloc_tail *t, size_t at, size_t from, uint64_t target) {
+    cffi_reloc_fixup *f = &t->fix[t->nfix++];
+    f->at = at;
+    f->from = from;
+    f->target = target;
+    return f;
+}
+
+/* A jmp (cc < 0) or jcc at p in the image out to source address a: to its place in the image, or
+ * leaving it by the job's policy. Returns the end of what it wrote; NULL, with a message naming
+ * `what`, when a copy lost a.  */
+static uint8_t *emit_branch(image_job *j, uint8_t *out, uint8_t *p, int cc, uint64_t a,
+                            const char *what) {
+    size_t t;
+    bool held = image_offset(j, a, &t);
+    if (!held && j->leave == LEAVE_REFUSED) {
+        cffi_errorf(j->errbuf, j->errlen, "cannot relocate: lost %s %+lld", what,
+                    (long long)(a - j->lo));
+        return NULL;
+    }
+    if (!held && j->leave == LEAVE_ABSOLUTE && cc < 0) return put_far_jmp(p, a);
+    if (cc >= 0) {
+        *p++ = OP_TWO_BYTE;
+        *p++ = (uint8_t)(OP_JCC_NEAR | cc);
+    } else {
+        *p++ = OP_JMP_REL32;
+    }
+    size_t at = (size_t)(p - out);
+    if (!held && j->leave == LEAVE_FIXUP) {
+        add_fixup(j->fixups, at, at + 4, a);
+        return put32(p, 0);
+    }
+    if (!held) { /* LEAVE_ABSOLUTE jcc: to its stub, which jumps on */
+        t = j->stub_off;
+        put_far_jmp(out + j->stub_off, a);
+        j->stub_off += FAR_JMP_LEN;
+    }
+    return put32(p, (int32_t)((int64_t)t - (int64_t)(at + 4)));
+}
+
+/* Emit the head, the splice, every item and what follows each, and the stubs into out. */
+static cffi_status image_emit(image_job *j, uint8_t *out) {
+    put_bytes(out, j->head, j->head_len);
+    if (j->has_splice) put_bytes(out + j->splice_off, j->splice, j->splice_len);
+    for (size_t i = 0; i < j->set.n; i++) {
+        const item *it = &j->set.v[i];
+        uint8_t *p = out + it->new_off;
+        if (it->kind == K_JCC || it->kind == K_JMP)
+            p = emit_branch(j, out, p, it->kind == K_JCC ? (int)it->cc : -1, it->target,
+                            "branch target");
+        else
+            p = put_fixed(p, it, j->mode);
+        if (!p) return CFFI_ERELOC;
+        if (it->kind == K_RIP_FIXUP) /* same bytes; the displacement is the copy's */
+            add_fixup(j->fixups, it->new_off + it->disp_off, it->new_off + it->len, it->target);
+        if (it->trap_after) {                                  /* ud2: never reached */
+            *p++ = OP_TWO_BYTE;
+            *p++ = OP_UD2_2;
+        }
+        if (it->jump_after &&                                  /* continue where the source does */
+            !emit_branch(j, out, p, -1, it->addr + it->len, "fall-through at"))
+            return CFFI_ERELOC;
+    }
+    return CFFI_OK;
 }
 
 enum { MAX_WORK = 256, X86_MAX_INSN = 15 };
@@ -574,21 +743,16 @@ static cffi_status collect_reachable(csh h, cs_insn *in, uint64_t start, size_t 
     return CFFI_OK;
 }
 
-/* One relocation (cffi_reloc_copy) as three stages over one job: walk every path from the entry
- * into the item set, lay the items out in the image, emit them. */
+/* One relocation (cffi_reloc_copy): walk every path from the entry into the image's item set,
+ * then lay the image out and emit it. */
 typedef struct copy_job {
+    image_job img;          /* the items every path reaches; the caller's tail is the splice */
     const cffi_reloc_request *rq;
-    x86_mode mode;
     uint64_t lo, end;       /* the range */
     csh h;
     cs_insn *in;            /* the decoder's scratch instruction */
-    item_set set;           /* every instruction a path reaches, sorted once walked */
     addr_set body;          /* code reachable from rq->body */
     size_t outside_bytes;   /* out-of-line code walked so far */
-    bool pad;               /* the image starts with a landing pad the source lacks */
-    size_t tail_off;        /* where the tail goes in the image */
-    char *errbuf;
-    size_t errlen;
 } copy_job;
 
 /* A branch from src_branch (0: the entry) reaches a that no copy can: say why. */
@@ -597,8 +761,9 @@ static cffi_status refuse_target(copy_job *j, uint64_t a, uint64_t src_branch, b
                             : "it lands inside an instruction";
     if (src_branch && x86_decode(j->h, (const uint8_t *)(uintptr_t)src_branch, X86_MAX_INSN,
                                  j->in))
-        return refuse(j->errbuf, j->errlen, j->in, (int64_t)(src_branch - j->lo), why);
-    cffi_errorf(j->errbuf, j->errlen, "cannot relocate: at %+lld %s", (long long)(a - j->lo), why);
+        return refuse(j->img.errbuf, j->img.errlen, j->in, (int64_t)(src_branch - j->lo), why);
+    cffi_errorf(j->img.errbuf, j->img.errlen, "cannot relocate: at %+lld %s",
+                (long long)(a - j->lo), why);
     return CFFI_ERELOC;
 }
 
@@ -622,36 +787,38 @@ static item *item_append(item_set *set) {
 static cffi_status walk_path(copy_job *j, uint64_t a, uint64_t src_branch, uint64_t *work,
                              uint64_t *from, size_t *nwork) {
     const cffi_reloc_request *rq = j->rq;
+    item_set *set = &j->img.set;
+    char *errbuf = j->img.errbuf;
+    size_t errlen = j->img.errlen;
     for (;;) {
         if (a == j->end) return CFFI_OK;
         bool inside = false, guard = a > j->end && a < j->end + rq->guard_len;
-        if (!guard && find_item(&j->set, a, &inside)) return CFFI_OK;
+        if (!guard && find_item(set, a, &inside)) return CFFI_OK;
         if (guard || inside) return refuse_target(j, a, src_branch, guard);
         bool in_range = a >= j->lo && a < j->end;
         size_t max = in_range ? (size_t)(j->end - a) : X86_MAX_INSN;
         const uint8_t *p = (const uint8_t *)(uintptr_t)a;
         if (!x86_decode(j->h, p, max, j->in)) {
-            cffi_errorf(j->errbuf, j->errlen, "cannot relocate: undecodable byte 0x%02x at %+lld",
+            cffi_errorf(errbuf, errlen, "cannot relocate: undecodable byte 0x%02x at %+lld",
                         p[0], (long long)(a - j->lo));
             return CFFI_ERELOC;
         }
         if (!in_range && (j->outside_bytes += j->in->size) > rq->max_outside) {
-            cffi_errorf(j->errbuf, j->errlen,
+            cffi_errorf(errbuf, errlen,
                         "cannot relocate: more than %zu bytes of out-of-line code reached "
                         "from the range", rq->max_outside);
             return CFFI_ERELOC;
         }
-        item *it = item_append(&j->set);
+        item *it = item_append(set);
         if (!it) return CFFI_ENOMEM;
         it->addr = a;
         it->len = j->in->size;
-        cffi_status st = x86_classify(j->h, j->mode, j->in, j->lo, j->end, it, j->errbuf,
-                                      j->errlen);
+        cffi_status st = x86_classify(j->h, j->img.mode, j->in, j->lo, j->end, it, errbuf, errlen);
         if (st != CFFI_OK) return st;
-        j->set.n++;
+        set->n++;
         if (it->kind == K_JCC || it->kind == K_JMP) {
             if (*nwork == MAX_WORK) {
-                cffi_errorf(j->errbuf, j->errlen, "cannot relocate: too many branches");
+                cffi_errorf(errbuf, errlen, "cannot relocate: too many branches");
                 return CFFI_ERELOC;
             }
             from[*nwork] = a;
@@ -681,82 +848,9 @@ static cffi_status walk(copy_job *j) {
         --nwork;
         st = walk_path(j, work[nwork], from[nwork], work, from, &nwork);
     }
+    item_set *set = &j->img.set;
+    if (st == CFFI_OK && set->n) qsort(set->v, set->n, sizeof *set->v, item_order);
     return st;
-}
-
-/* Stage 2: lay out. The range's own instructions first, in order (they are contiguous and end
- * where the tail begins), then the tail, then out-of-line code in address order, with a jmp
- * wherever the next item in the image is not where execution continues. Returns the image's
- * size. */
-static size_t lay_out(copy_job *j) {
-    item_set *set = &j->set;
-    if (set->n) qsort(set->v, set->n, sizeof *set->v, item_order); /* v is NULL while empty */
-    size_t pos = j->pad ? sizeof ENDBR64 : 0;
-    size_t first_out = 0;
-    while (first_out < set->n && set->v[first_out].addr < j->end) first_out++;
-    for (size_t i = 0; i < set->n; i++) {
-        item *it = &set->v[i];
-        uint64_t next = it->addr + it->len;
-        bool next_in_image =
-            (i + 1 < set->n && i + 1 != first_out && set->v[i + 1].addr == next) ||
-            (i + 1 == first_out && next == j->end);
-        it->jump_after = it->falls && !next_in_image;
-        if (i == first_out) {
-            j->tail_off = pos;
-            pos += j->rq->tail_len;
-        }
-        it->new_off = pos;
-        it->new_len = item_size(it);
-        pos += it->new_len;
-    }
-    if (first_out == set->n) {
-        j->tail_off = pos;
-        pos += j->rq->tail_len;
-    }
-    return pos;
-}
-
-/* A jump (or, with cc >= 0, a jcc) at p in the image out to the source address a, mapped to its
- * place in the image. Returns the end of what it wrote, NULL if a has no place (what names a). */
-static uint8_t *emit_branch(copy_job *j, uint8_t *out, uint8_t *p, int cc, uint64_t a,
-                            const char *what) {
-    size_t t;
-    if (!map_addr(&j->set, a, j->end, j->tail_off, &t)) {
-        cffi_errorf(j->errbuf, j->errlen, "cannot relocate: lost %s %+lld", what,
-                    (long long)(a - j->lo));
-        return NULL;
-    }
-    if (cc >= 0) {
-        *p++ = OP_TWO_BYTE;
-        *p++ = (uint8_t)(OP_JCC_NEAR | cc);
-    } else {
-        *p++ = OP_JMP_REL32;
-    }
-    return put32(p, (int32_t)((int64_t)t - (int64_t)(p + 4 - out)));
-}
-
-/* Stage 3: emit every item (and the landing pad and the tail) into out. */
-static cffi_status emit(copy_job *j, uint8_t *out) {
-    if (j->pad) put_bytes(out, j->mode == X86_MODE_64 ? ENDBR64 : ENDBR32, sizeof ENDBR64);
-    put_bytes(out + j->tail_off, j->rq->tail, j->rq->tail_len);
-    for (size_t i = 0; i < j->set.n; i++) {
-        const item *it = &j->set.v[i];
-        uint8_t *p = out + it->new_off;
-        if (it->kind == K_JCC || it->kind == K_JMP)
-            p = emit_branch(j, out, p, it->kind == K_JCC ? (int)it->cc : -1, it->target,
-                            "branch target");
-        else
-            p = put_fixed(p, it, j->mode);
-        if (!p) return CFFI_ERELOC;
-        if (it->trap_after) {                                  /* ud2: never reached */
-            *p++ = OP_TWO_BYTE;
-            *p++ = OP_UD2_2;
-        }
-        if (it->jump_after &&                                  /* continue where the source does */
-            !emit_branch(j, out, p, -1, it->addr + it->len, "fall-through at"))
-            return CFFI_ERELOC;
-    }
-    return CFFI_OK;
 }
 
 cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_t *image_len,
@@ -764,33 +858,38 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
     *image = NULL;
     *image_len = 0;
     *tail_off = 0;
-    copy_job j = {.rq = rq, .mode = X86_NATIVE_MODE, .lo = (uint64_t)(uintptr_t)rq->src,
-                  .errbuf = errbuf, .errlen = errlen};
+    copy_job j = {.rq = rq, .lo = (uint64_t)(uintptr_t)rq->src};
     j.end = j.lo + rq->len;
-    if (x86_open(j.mode, true, &j.h) != CS_ERR_OK) {
+    x86_mode mode = X86_NATIVE_MODE;
+    const uint8_t *endbr = mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
+    /* An entry gets a landing pad where the source has none. */
+    bool pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
+    j.img = (image_job){.mode = mode, .head = endbr, .head_len = pad ? sizeof ENDBR64 : 0,
+                        .has_splice = true, .splice_addr = j.end, .splice = rq->tail,
+                        .splice_len = rq->tail_len, .leave = LEAVE_REFUSED, .lo = j.lo,
+                        .errbuf = errbuf, .errlen = errlen};
+    if (x86_open(mode, true, &j.h) != CS_ERR_OK) {
         cffi_errorf(errbuf, errlen, "cannot open the x86 disassembler");
         return CFFI_ERELOC;
     }
-    const uint8_t *endbr = j.mode == X86_MODE_64 ? ENDBR64 : ENDBR32;
-    j.pad = (rq->flags & CFFI_RELOC_ENTRY) && !(rq->len >= 4 && memcmp(rq->src, endbr, 4) == 0);
     uint8_t *out = NULL;
     cffi_status st = (j.in = cs_malloc(j.h)) ? CFFI_OK : CFFI_ENOMEM;
     if (st == CFFI_OK && rq->body)
         st = collect_reachable(j.h, j.in, (uint64_t)(uintptr_t)rq->body, rq->body_limit, &j.body);
     if (st == CFFI_OK) st = walk(&j);
     if (st == CFFI_OK) {
-        size_t len = lay_out(&j);
+        size_t len = image_lay_out(&j.img);
         if (!(out = malloc(len ? len : 1))) st = CFFI_ENOMEM;
-        if (st == CFFI_OK) st = emit(&j, out);
+        if (st == CFFI_OK) st = image_emit(&j.img, out);
         if (st == CFFI_OK) {
             *image = out;
             *image_len = len;
-            *tail_off = j.tail_off;
+            *tail_off = j.img.splice_off;
             out = NULL;
         }
     }
     free(out);
-    free(j.set.v);
+    free(j.img.set.v);
     free(j.body.v);
     if (j.in) cs_free(j.in, 1);
     cs_close(&j.h);
@@ -801,18 +900,7 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
  * Template tails (see cffi_reloc_tail in reloc.h): the record load, then the template's body run
  * in place, so that a call through a thunk takes no jump back into the template.
  */
-enum {
-    BODY_MAX_INSNS = 64,
-    FAR_JMP_LEN = 14, /* FF 25 00000000 <target: 8>: jmp *0(%rip), through the 8 bytes after it */
-};
-
-/* jmp to an absolute address with no register (x86-64). */
-static uint8_t *put_far_jmp(uint8_t *p, uint64_t target) {
-    *p++ = OP_GRP5;
-    *p++ = (GRP5_JMP << 3) | MODRM_RIP;
-    p = put32(p, 0);
-    return put64(p, target);
-}
+enum { BODY_MAX_INSNS = 64 };
 
 /* Classify a body instruction for a tail. false: the copy stops before it (the tail jumps to it
  * in the original template). *ends: it ends the tail (ret, ret imm16, jmp). */
@@ -888,22 +976,6 @@ static bool body_classify(csh h, x86_mode mode, bool near, const cs_insn *in, ui
     return true;
 }
 
-static size_t body_item_size(const item *it, bool near) {
-    switch (it->kind) {
-    case K_JCC: return 6; /* a far one goes through a stub after the tail's code */
-    case K_JMP: return it->leaves && !near ? FAR_JMP_LEN : 5;
-    default: return item_size(it); /* no jump_after or trap_after here */
-    }
-}
-
-static cffi_reloc_fixup *add_fixup(cffi_reloc_tail *t, size_t at, size_t from, uint64_t target) {
-    cffi_reloc_fixup *f = &t->fix[t->nfix++];
-    f->at = at;
-    f->from = from;
-    f->target = target;
-    return f;
-}
-
 /* The tail without a body: the block's own jump back to the landing pad. */
 static cffi_status tail_block_only(const cffi_reloc_block *blk, bool near, cffi_reloc_tail *out) {
     size_t len = near ? blk->near_len : blk->block_len;
@@ -932,42 +1004,46 @@ void cffi_reloc_tail_free(cffi_reloc_tail *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* One tail (cffi_reloc_tail_build) as the same three stages as a copy: walk the body from the
- * landing pad, lay it out after the record load, emit it. */
+/* One tail (cffi_reloc_tail_build): walk the body from the landing pad into the image's item
+ * set, then lay the image out after the record load and emit it, as a copy does. Branches to
+ * code the tail did not copy leave it for the original template (fixups near, absolute far). */
 typedef struct tail_job {
+    image_job img;      /* the record load is the head; no splice */
     const cffi_reloc_block *blk;
     bool near;
-    x86_mode mode;
-    item *v;            /* the body's instructions, n of them (BODY_MAX_INSNS allocated) */
-    size_t n, bytes;    /* ... and their bytes in the template */
+    size_t bytes;       /* the body's bytes copied */
     bool straight;      /* the body ended the flow itself (ret, jmp) */
-    uint64_t stop;      /* where the copy stopped: the template continues there */
-    size_t stub_off;    /* far tails: where the stubs of leaving jccs start */
 } tail_job;
 
-/* Stage 1: copy instructions of the body from the landing pad until it ends the flow, meets
- * something it cannot move, or a cap. Fails only with CFFI_ENOMEM. */
+/* Copy instructions of the body from the landing pad until it ends the flow, meets something it
+ * cannot move, or a cap. Where it stops falls through (the image jumps back there). Fails only
+ * with CFFI_ENOMEM. */
 static cffi_status tail_walk(tail_job *j, size_t max_body) {
     const uint64_t landing = (uint64_t)(uintptr_t)j->blk->landing;
     const uint64_t entry = landing - j->blk->block_len - j->blk->prologue_len;
-    j->stop = landing + sizeof ENDBR64; /* the copy falls in: no landing pad */
+    uint64_t at = landing + sizeof ENDBR64; /* the copy falls in: no landing pad */
+    x86_mode mode = j->img.mode;
     /* Far forms are x86-64's (FF 25 is an absolute-address jmp in 32-bit mode); x86-32 has near
      * tails only, which reach everything. */
     csh h;
-    if ((!j->near && j->mode != X86_MODE_64) || x86_open(j->mode, true, &h) != CS_ERR_OK)
+    if ((!j->near && mode != X86_MODE_64) || x86_open(mode, true, &h) != CS_ERR_OK)
         return CFFI_OK;
     cs_insn *in = cs_malloc(h);
-    j->v = malloc(BODY_MAX_INSNS * sizeof *j->v);
-    cffi_status st = in && j->v ? CFFI_OK : CFFI_ENOMEM;
-    while (st == CFFI_OK && j->n < BODY_MAX_INSNS) {
-        const uint8_t *p = (const uint8_t *)(uintptr_t)j->stop;
-        if (j->mode == X86_MODE_32 && cffi_arch_barefn_is_block(p)) break; /* another template */
+    item_set *set = &j->img.set;
+    cffi_status st = in ? CFFI_OK : CFFI_ENOMEM;
+    while (st == CFFI_OK && set->n < BODY_MAX_INSNS) {
+        const uint8_t *p = (const uint8_t *)(uintptr_t)at;
+        if (mode == X86_MODE_32 && cffi_arch_barefn_is_block(p)) break; /* another template */
         if (!x86_decode(h, p, X86_MAX_INSN, in) || j->bytes + in->size > max_body) break;
+        item *it = item_append(set);
         bool ends;
-        if (!body_classify(h, j->mode, j->near, in, entry, landing, &j->v[j->n], &ends)) break;
-        j->n++;
+        if (!it) st = CFFI_ENOMEM;
+        else if (!body_classify(h, mode, j->near, in, entry, landing, it, &ends)) break;
+        if (st != CFFI_OK) break;
+        it->falls = !ends;
+        set->n++;
         j->bytes += in->size;
-        j->stop += in->size;
+        at += in->size;
         if (ends) {
             j->straight = true;
             break;
@@ -978,96 +1054,27 @@ static cffi_status tail_walk(tail_job *j, size_t max_body) {
     return st;
 }
 
-/* Stage 2: lay out the record load, the body, and unless the body ended the flow itself a jump
- * to where the copy stopped. A branch whose target is a copied instruction stays inside. In a
- * far tail a conditional branch that leaves goes to a stub after all that (an absolute jmp), so
- * that the tail's own path reads straight through, in a listing too. Returns the tail's size. */
-static size_t tail_lay_out(tail_job *j) {
-    size_t pos = j->blk->load_len, stubs = 0;
-    for (size_t i = 0; i < j->n; i++) {
-        item *it = &j->v[i];
-        if (it->kind == K_JCC || it->kind == K_JMP) {
-            it->leaves = true;
-            for (size_t k = 0; k < j->n; k++)
-                if (j->v[k].addr == it->target) it->leaves = false;
-            if (it->kind == K_JCC && it->leaves && !j->near) stubs++;
-        }
-        it->new_off = pos;
-        pos += body_item_size(it, j->near);
-    }
-    if (!j->straight) pos += j->near ? 5 : FAR_JMP_LEN;
-    j->stub_off = pos;
-    return pos + stubs * FAR_JMP_LEN;
-}
-
-/* A branch of the body: inside the tail, out through a fixup (near), or out through an absolute
- * jump, directly (far jmp) or from its stub (far jcc). Returns the end of what it wrote. */
-static uint8_t *tail_emit_branch(tail_job *j, cffi_reloc_tail *out, uint8_t *p, const item *it) {
-    if (it->kind == K_JMP && it->leaves && !j->near) return put_far_jmp(p, it->target);
-    if (it->kind == K_JCC) {
-        *p++ = OP_TWO_BYTE;
-        *p++ = OP_JCC_NEAR | it->cc;
-    } else {
-        *p++ = OP_JMP_REL32;
-    }
-    size_t at = (size_t)(p - out->code);
-    if (it->leaves && j->near) {
-        add_fixup(out, at, at + 4, it->target);
-        return put32(p, 0);
-    }
-    if (it->leaves) { /* far jcc: to its stub */
-        p = put32(p, (int32_t)((int64_t)j->stub_off - (int64_t)(at + 4)));
-        put_far_jmp(out->code + j->stub_off, it->target);
-        j->stub_off += FAR_JMP_LEN;
-        return p;
-    }
-    size_t t = 0;
-    for (size_t k = 0; k < j->n; k++)
-        if (j->v[k].addr == it->target) t = j->v[k].new_off;
-    return put32(p, (int32_t)((int64_t)t - (int64_t)(at + 4)));
-}
-
-/* Stage 3: emit into out->code. */
-static void tail_emit(tail_job *j, cffi_reloc_tail *out) {
-    uint8_t *p = put_bytes(out->code, j->blk->near_block, j->blk->load_len);
-    for (size_t i = 0; i < j->n; i++) {
-        const item *it = &j->v[i];
-        p = out->code + it->new_off;
-        if (it->kind == K_JCC || it->kind == K_JMP) {
-            p = tail_emit_branch(j, out, p, it);
-            continue;
-        }
-        if (it->kind == K_RIP_FIXUP)
-            add_fixup(out, it->new_off + it->disp_off, it->new_off + it->len, it->target);
-        p = put_fixed(p, it, j->mode);
-    }
-    if (j->straight) return;
-    if (j->near) {
-        *p++ = OP_JMP_REL32;
-        size_t at = (size_t)(p - out->code);
-        add_fixup(out, at, at + 4, j->stop);
-        put32(p, 0);
-    } else {
-        put_far_jmp(p, j->stop);
-    }
-}
-
 cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t max_body,
                                   cffi_reloc_tail *out) {
     memset(out, 0, sizeof *out);
-    tail_job j = {.blk = blk, .near = near, .mode = X86_NATIVE_MODE};
+    tail_job j = {.blk = blk, .near = near};
+    j.img = (image_job){.mode = X86_NATIVE_MODE, .head = blk->near_block,
+                        .head_len = blk->load_len, .leave = near ? LEAVE_FIXUP : LEAVE_ABSOLUTE,
+                        .fixups = out, .lo = (uint64_t)(uintptr_t)blk->landing};
     cffi_status st = tail_walk(&j, max_body);
-    if (st != CFFI_OK || j.n == 0) {
-        free(j.v);
+    size_t n = j.img.set.n;
+    if (st != CFFI_OK || n == 0) {
+        free(j.img.set.v);
         if (st == CFFI_OK) st = tail_block_only(blk, near, out);
         if (st != CFFI_OK) cffi_reloc_tail_free(out);
         return st;
     }
-    size_t len = tail_lay_out(&j);
+    size_t len = image_lay_out(&j.img);
     out->code = malloc(len);
-    out->fix = malloc((j.n + 1) * sizeof *out->fix);
+    /* At most one fixup per item, and one more for the jump back after the last. */
+    out->fix = malloc((n + 1) * sizeof *out->fix);
     if (!out->code || !out->fix) {
-        free(j.v);
+        free(j.img.set.v);
         cffi_reloc_tail_free(out);
         return CFFI_ENOMEM;
     }
@@ -1075,9 +1082,9 @@ cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t
     out->record_slot = blk->near_record_slot;
     out->body_len = j.bytes;
     out->straight = j.straight;
-    tail_emit(&j, out);
-    free(j.v);
-    return CFFI_OK;
+    st = image_emit(&j.img, out->code); /* nothing is refused in a tail */
+    free(j.img.set.v);
+    return st;
 }
 
 /* ---------------------------------------------------------------------------------------------
