@@ -109,10 +109,13 @@ void cffi_frame_set_result(const cffi_sig *sig, void *frame, const void *value) 
  * store its widened result where the entry stub loads the result registers from. */
 static inline void dispatch_with(cffi_closure *c, const cffi_plan *plan, unsigned char *frame,
                                  unsigned char *stack, void **args) {
-    for (size_t i = 0; i < plan->nparams; i++) {
+    /* Indexed by on_stack (0 or 1): a load, where choosing between the two is a test and a
+     * conditional move per argument. */
+    unsigned char *const base[2] = {frame, stack};
+    for (size_t i = 0, n = plan->nparams; i < n; i++) {
         const cffi_argloc *loc = &plan->args[i];
         /* A narrow value sits in the low bytes of its (little-endian) slot: point right at it. */
-        args[i] = (loc->on_stack ? stack : frame) + loc->offset;
+        args[i] = base[loc->on_stack] + loc->offset;
     }
     _Alignas(16) uint64_t result = 0; /* zero: a handler that leaves it unset returns 0 */
     cffi_handler handler = atomic_load_explicit(&c->handler, memory_order_acquire);
