@@ -17,10 +17,10 @@ static int l_alloc(lua_State *L) {
     luaL_argcheck(L, n >= 0, 1, "size must not be negative");
     luaL_argcheck(L, (lua_Unsigned)n <= (SIZE_MAX - sizeof(cffi_lua_buffer)) / 2, 1,
                   "size too large");
-    /* One (unused) user value, like callbacks and views: every cffi userdata of one size has
-     * the same layout, so a test can watch a buffer take a collected callback's block at the
-     * callback's very address (spec/05-lifetime_spec.lua). */
-    cffi_lua_buffer *b = lua_newuserdatauv(L, sizeof *b + (size_t)n, 1);
+    /* No user value, like callbacks: a buffer and a callback of one size have the same layout,
+     * so a test can watch a buffer take a collected callback's block at the callback's very
+     * address (spec/05-lifetime_spec.lua). */
+    cffi_lua_buffer *b = lua_newuserdatauv(L, sizeof *b + (size_t)n, 0);
     b->size = (size_t)n;
     memset(b->data, 0, (size_t)n);
     cffi_lua_setmeta(L, CFFI_LUA_UV_MT_BUFFER);

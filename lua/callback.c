@@ -22,6 +22,7 @@ typedef struct cb_core {
     lua_State *L;              /* the state's main thread: never a coroutine */
     cffi_lua_state *S;
     cffi_sig *sig;             /* a reference, for messages */
+    cffi_lua_sig *lsig;        /* a use (cffi_lua_sig_hold), until the release; for calls */
     struct cb_core *prev, *next; /* S->live, while not released */
     lcallback *ud;             /* the userdata, while not released */
     cffi_os_thread owner;      /* the OS thread that created the callback */
@@ -40,12 +41,14 @@ typedef struct cb_core {
     cffi_lua_place params[];   /* where each argument arrives, and its type */
 } cb_core;
 
+/* A released callback keeps no signature (its metatable has no __gc that could give one back):
+ * what tostring, :signature() and :convention() say is kept in the userdata itself. */
 struct lcallback {
     cb_core *core;            /* NULL when empty or released */
     cffi_closure *closure;    /* NULL when empty or released */
     void *code;               /* kept after release, for tostring */
-    const cffi_lua_sig *sig;  /* kept after release, for tostring and :signature(); anchored
-                                 by the userdata's user value */
+    const char *conv;         /* the convention's name (the core's, static) */
+    char text[];              /* the signature's text */
 };
 
 static void core_free(cb_core *k) {
@@ -491,7 +494,8 @@ bool cffi_lua_callback_freed(lua_State *L, int idx) {
 static void release(lua_State *L, lcallback *cb) {
     cb_core *k = cb->core;
     if (cb->closure) {
-        cffi_closure_set_default(cb->closure, &k->defval);
+        if (k->defval) /* a closure's default result starts as zeros */
+            cffi_closure_set_default(cb->closure, &k->defval);
         cffi_closure_free(cb->closure); /* the handler becomes the core's dead trap */
         cb->closure = NULL;
     }
@@ -502,6 +506,8 @@ static void release(lua_State *L, lcallback *cb) {
     if (k->next) k->next->prev = k->prev;
     k->prev = k->next = NULL;
     k->ud = NULL;
+    if (k->lsig) cffi_lua_sig_drop(k->lsig);
+    k->lsig = NULL;
     cffi_lua_unref(L, k->S, k->fnref);
     cffi_lua_unref(L, k->S, k->errref);
     cffi_lua_unref(L, k->S, k->strref);
@@ -514,17 +520,16 @@ void cffi_lua_release_all(lua_State *L, cffi_lua_state *S) {
     while (S->live) {
         lcallback *cb = S->live->ud;
         release(L, cb); /* unlinks it */
-        cb->sig = NULL; /* the cache may go first while the state closes */
     }
 }
 
 /* free, close and __close. Besides the release, the userdata trades its metatable for the one
- * without __gc: nothing is left for a finalizer to do. */
+ * without __gc (upvalue 2, see cffi_lua_open_callback): nothing is left for a finalizer to do. */
 static int cb_free(lua_State *L) {
     lcallback *cb = tocallback(L, 1);
     if (!cb->core && !cb->closure) return 0; /* released before */
     release(L, cb);
-    lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_MT_FREED);
+    lua_pushvalue(L, lua_upvalueindex(2));
     lua_setmetatable(L, 1);
     return 0;
 }
@@ -532,20 +537,14 @@ static int cb_free(lua_State *L) {
 static int cb_gc(lua_State *L) {
     lcallback *cb = tocallback(L, 1);
     release(L, cb);
-    cb->sig = NULL; /* the cache may go first while the state closes */
     return 0;
 }
 
 static int cb_tostring(lua_State *L) {
     lcallback *cb = tocallback(L, 1);
     char addr[CFFI_LUA_ADDR_LEN];
-    if (!cb->sig || !cb->sig->sig) {
-        lua_pushfstring(L, CFFI_LUA_CALLBACK "<?>: %s (freed)", cffi_lua_addr_text(addr, cb->code));
-        return 1;
-    }
-    lua_pushfstring(L, CFFI_LUA_CALLBACK "<%s %s>: %s%s", cffi_sig_text(cb->sig->sig),
-                    cffi_sig_convention(cb->sig->sig), cffi_lua_addr_text(addr, cb->code),
-                    cb->closure ? "" : " (freed)");
+    lua_pushfstring(L, CFFI_LUA_CALLBACK "<%s %s>: %s%s", cb->text, cb->conv,
+                    cffi_lua_addr_text(addr, cb->code), cb->closure ? "" : " (freed)");
     return 1;
 }
 
@@ -571,16 +570,12 @@ static int cb_ptr(lua_State *L) {
 }
 
 static int cb_signature(lua_State *L) {
-    lcallback *cb = tocallback(L, 1);
-    luaL_argcheck(L, cb->sig && cb->sig->sig, 1, "collected callback");
-    lua_pushstring(L, cffi_sig_text(cb->sig->sig));
+    lua_pushstring(L, tocallback(L, 1)->text);
     return 1;
 }
 
 static int cb_convention(lua_State *L) {
-    lcallback *cb = tocallback(L, 1);
-    luaL_argcheck(L, cb->sig && cb->sig->sig, 1, "collected callback");
-    lua_pushstring(L, cffi_sig_convention(cb->sig->sig));
+    lua_pushstring(L, tocallback(L, 1)->conv);
     return 1;
 }
 
@@ -603,7 +598,7 @@ static int cb_call(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     lcallback *cb = checklive_in(L, S, 1);
     /* Lua passes the callback itself first: the caller's argument #1 is stack index 2. */
-    return cffi_lua_callnative(L, S, cb->sig, cb->code, 2, 1, CFFI_LUA_CALLBACK, true);
+    return cffi_lua_callnative(L, S, cb->core->lsig, cb->code, 2, 1, CFFI_LUA_CALLBACK, true);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -679,34 +674,42 @@ static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
     int optidx = lua_gettop(L) >= 4 ? 4 : 0; /* the options table's index, before the pushes */
+    /* Room to give back every reference below, so that a release never allocates. First: it
+     * allocates, and so can run finalizers, which may change the signature caches. */
+    cffi_lua_ref_reserve(L, S, 3);
     /* lua_close runs finalizers: one that made a callback would leave it live after the state
      * is gone (Lua finalizes nothing made then). Those made before the module state's own
      * finalizer are released by it; after it, checksig refuses: none is made. */
-    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", true); /* ..., sig */
-    int sigidx = lua_gettop(L);
+    const cffi_lua_sig *s = cffi_lua_checksig(L, S, 2, 3, "wrap", false);
+    if (!s->sig) return luaL_error(L, "wrap: the Lua state is closing");
     if (s->variadic)
         luaL_argerror(L, 2, "a variadic signature cannot be a callback (the function could not "
                             "tell what it was passed)");
     wrap_opts o;
     uint64_t defval;
     check_opts(L, optidx, s, &o, &defval); /* may leave a copy of on_error on the top */
+    /* Nothing above allocated, so s is still the cache's (its errors raise before anything is
+     * made). From the hold on, s is the callback's whatever the caches do; only running out of
+     * memory before the core takes it over (below) leaves the signature pinned for good. */
+    cffi_lua_sig *held = cffi_lua_sig_hold(L, S, s, 2, 3, "wrap");
 
-    /* Room to give back every reference below, so that a release never allocates. */
-    cffi_lua_ref_reserve(L, S, 3);
-    /* The userdata first, empty: whatever fails below, __gc cleans up. It anchors the signature
-     * it points at. */
-    lcallback *cb = lua_newuserdatauv(L, sizeof *cb, 1);
+    /* The userdata first, empty: whatever fails below, __gc cleans up. */
+    lcallback *cb = lua_newuserdatauv(L, sizeof *cb + held->text_len + 1, 0);
     memset(cb, 0, sizeof *cb);
-    cb->sig = s;
-    lua_pushvalue(L, sigidx);
-    lua_setiuservalue(L, -2, 1);
-    cffi_lua_setmeta(L, CFFI_LUA_UV_MT_CALLBACK);
+    cb->conv = cffi_sig_convention(held->sig);
+    memcpy(cb->text, cffi_sig_text(held->sig), held->text_len + 1);
+    lua_pushvalue(L, lua_upvalueindex(2)); /* the callback metatable */
+    lua_setmetatable(L, -2);
 
     cb_core *k = malloc(sizeof *k + s->nparams * sizeof k->params[0]);
-    if (!k) return luaL_error(L, "wrap: not enough memory");
+    if (!k) {
+        cffi_lua_sig_drop(held);
+        return luaL_error(L, "wrap: not enough memory");
+    }
     memset(k, 0, sizeof *k);
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->sig = cffi_sig_ref(s->sig);
+    k->lsig = held; /* given back by the release */
     cb->core = k;
     k->ud = cb;
     k->next = S->live;
@@ -754,7 +757,6 @@ static int l_wrap(lua_State *L) {
 
 static const luaL_Reg cb_meta[] = {
     {"__gc", cb_gc},
-    {"__close", cb_free},
     {"__tostring", cb_tostring},
     {"__call", cb_call},
     {NULL, NULL},
@@ -765,16 +767,59 @@ static const luaL_Reg cb_methods[] = {
     {"ptr", cb_ptr},
     {"disasm", cb_disasm},
     {"set", cb_set},
-    {"free", cb_free},
-    {"close", cb_free},
     {"signature", cb_signature},
     {"convention", cb_convention},
     {NULL, NULL},
 };
 
-static const luaL_Reg module_funcs[] = {{"wrap", l_wrap}, {NULL, NULL}};
+/* The metatable a callback gets when it is released explicitly: a copy of the callback's (at the
+ * top) without __gc. The collector then has no finalizer to call for it (Lua ignores a missing
+ * __gc), which is most of what a short-lived callback costs. Pushes it. */
+static void push_freed_meta(lua_State *L) {
+    int mt = lua_gettop(L);
+    lua_createtable(L, 0, 8);                                        /* mt, freed */
+    lua_pushnil(L);
+    while (lua_next(L, mt)) {                                        /* mt, freed, key, value */
+        if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "__gc") == 0) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);                                           /* ..., key, key, value */
+        lua_rawset(L, mt + 1);                                       /* freed[key] = value */
+    }
+}
 
+/* Adds the callback metatable, the freed one (kept in the state's CFFI_LUA_UV_MT_FREED), and
+ * cffi.wrap. The functions that set a metatable on every call hold it as upvalue 2 (a push of an
+ * upvalue costs a third of a user value's fetch): wrap the callback metatable; free, close and
+ * __close the freed one. The metatables are made by the first opening only. */
 void cffi_lua_open_callback(lua_State *L) {
+    int state = lua_gettop(L), module = state - 1;                   /* M, state */
+    cffi_lua_state *S = lua_touserdata(L, state);
+    bool first = luaL_getmetatable(L, CFFI_LUA_CALLBACK) == LUA_TNIL;
+    lua_pop(L, 1);
     cffi_lua_newmeta(L, CFFI_LUA_CALLBACK, cb_meta, cb_methods);
-    cffi_lua_setfuncs(L, module_funcs);
+    luaL_getmetatable(L, CFFI_LUA_CALLBACK);                         /* M, state, mt */
+    if (first) {
+        push_freed_meta(L);                                          /* mt, freed */
+        lua_pushvalue(L, state);
+        lua_pushvalue(L, -2);
+        lua_pushcclosure(L, cb_free, 2);                             /* mt, freed, free */
+        lua_getfield(L, -3, "__index");                              /* mt, freed, free, methods */
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "free");
+        lua_pushvalue(L, -2);
+        lua_setfield(L, -2, "close");
+        lua_pop(L, 1);                                               /* mt, freed, free */
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -4, "__close");
+        lua_setfield(L, -2, "__close");                              /* mt, freed */
+        S->mt_freed = lua_topointer(L, -1);
+        lua_setiuservalue(L, state, CFFI_LUA_UV_MT_FREED);           /* mt */
+    }
+    lua_pushvalue(L, state);
+    lua_insert(L, -2);                                               /* state, mt */
+    lua_pushcclosure(L, l_wrap, 2);
+    lua_setfield(L, module, "wrap");                                 /* M, state */
 }

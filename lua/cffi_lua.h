@@ -24,15 +24,12 @@
 #define CFFI_LUA_LIBRARY "cffi.library"
 #define CFFI_LUA_SIG "cffi.sig"
 
-/* Uservalue slots of the module state userdata. The signature cache has two levels so that a
- * lookup is two raw gets of strings Lua already interned, never a key built per call. The
- * metatables are kept here too: lua_getiuservalue is much cheaper than a registry lookup by name.
- * The caches are bounded (CFFI_LUA_CACHE_MAX entries each, then started afresh): every object
- * that uses a parsed signature anchors its cffi.sig userdata itself, so a cache only saves
- * parsing, and a script that makes signature texts without end does not grow memory. */
-#define CFFI_LUA_UV_SIGCACHE 1    /* text -> cffi.sig userdata, no convention argument */
+/* Uservalue slots of the module state userdata. The signature caches and pins are described
+ * where they are kept (signature.c). The metatables are kept here too: lua_getiuservalue is much
+ * cheaper than a registry lookup by name. */
+#define CFFI_LUA_UV_SIGCACHE 1    /* convention argument or false -> { text -> cffi.sig } */
 #define CFFI_LUA_UV_TYPECACHE 2   /* type name -> cffi_type (integer) */
-#define CFFI_LUA_UV_CONVCACHE 3   /* convention argument -> { text -> cffi.sig userdata } */
+#define CFFI_LUA_UV_SIGPIN 3      /* light userdata cffi_lua_sig * -> its cffi.sig, while used */
 #define CFFI_LUA_UV_MT_CALLBACK 4 /* the metatables of our userdata types */
 #define CFFI_LUA_UV_MT_FUNCTION 5
 #define CFFI_LUA_UV_MT_BUFFER 6
@@ -44,10 +41,8 @@
 #define CFFI_LUA_UV_COUNT 11
 #define CFFI_LUA_CACHE_MAX 4096
 
-/* The fast signature cache: a direct-mapped table from the addresses of the signature and
- * convention strings to the parsed signature. A Lua string's address is stable while it lives,
- * and every string an entry points at is anchored in CFFI_LUA_UV_SIGANCHOR at that entry's
- * slot, so an equal address always means the same (live) string. */
+/* The fast signature cache (signature.c): a direct-mapped table from the addresses of the
+ * signature and convention strings to the parsed signature. */
 #define CFFI_LUA_SIGFAST 64
 typedef struct cffi_lua_sigfast {
     const char *text;
@@ -97,7 +92,11 @@ typedef struct cffi_lua_state {
 
 /* Make sure `more` further references can be taken and all of them given back without the pool
  * allocating. Raises on memory errors: call it before creating anything that needs cleaning up. */
-void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more);
+void cffi_lua_ref_grow(lua_State *L, cffi_lua_state *S, size_t need);
+static inline void cffi_lua_ref_reserve(lua_State *L, cffi_lua_state *S, unsigned more) {
+    size_t need = (size_t)S->ref_pooled + S->ref_out + more;
+    if (need > S->ref_cap) cffi_lua_ref_grow(L, S, need);
+}
 /* A registry reference to the value at the top (popped), like luaL_ref(L, LUA_REGISTRYINDEX);
  * the value must not be nil. */
 int cffi_lua_ref(lua_State *L, cffi_lua_state *S);
@@ -142,6 +141,9 @@ typedef struct cffi_lua_sig {
     bool has_agg;            /* a struct or union parameter or result: the generic paths */
     bool variadic;           /* "...": extra arguments, typed by their Lua values */
     bool generic;            /* has_agg or variadic: calls take cffi_lua_callnative_generic */
+    bool pinned;             /* in CFFI_LUA_UV_SIGPIN (signature.c) */
+    size_t uses;             /* live callbacks using it (cffi_lua_sig_hold) */
+    size_t text_len;         /* strlen(cffi_sig_text(sig)) */
     uint8_t params[];        /* cffi_type each */
 } cffi_lua_sig;
 
@@ -172,15 +174,38 @@ void *cffi_lua_checkself(lua_State *L, int idx, const void *mt, const char *tnam
 /* Set the metatable kept in the module state's uservalue slot uv on the value at the top. */
 void cffi_lua_setmeta(lua_State *L, int uv);
 
-/* module.c: parse (or fetch from the cache) the signature at sigidx with the convention at
+/* signature.c: parse (or fetch from the caches) the signature at sigidx with the convention at
  * convidx (nil or absent: "C" or the one in the text); both are positive stack indices. Raises
  * on misuse, naming fname and the argument. With push, leaves the cffi.sig userdata on the stack
  * top (with possibly one more value below it), for an object that keeps the result to anchor
  * (the caches do not keep it for ever), and raises once lua_close has released the signatures;
- * without,
- * leaves nothing and the result is only valid until the next call into Lua can collect. */
+ * without, leaves nothing and the result is only valid until the next call of this function
+ * (which can change the caches) or until an object holds it. */
 const cffi_lua_sig *cffi_lua_checksig(lua_State *L, cffi_lua_state *S, int sigidx, int convidx,
                                       const char *fname, bool push);
+
+/* Pin s, just returned by cffi_lua_checksig for the same stack indices. Raises on memory errors. */
+void cffi_lua_sig_pin(lua_State *L, cffi_lua_state *S, const cffi_lua_sig *s, int sigidx,
+                      int convidx, const char *fname);
+
+/* Take a use of s for an object without a user value for it (a live callback): s stays valid
+ * until cffi_lua_sig_drop, whatever happens to the caches. Call right after cffi_lua_checksig,
+ * with its stack indices. Raises on memory errors before taking the use. */
+static inline cffi_lua_sig *cffi_lua_sig_hold(lua_State *L, cffi_lua_state *S,
+                                              const cffi_lua_sig *s, int sigidx, int convidx,
+                                              const char *fname) {
+    if (!s->pinned) cffi_lua_sig_pin(L, S, s, sigidx, convidx, fname);
+    cffi_lua_sig *held = (cffi_lua_sig *)s; /* the binding's own object */
+    held->uses++;
+    return held;
+}
+
+/* Give a use back. Never raises, never calls into Lua (it runs in finalizers): the pin goes at
+ * the next cache reset. */
+static inline void cffi_lua_sig_drop(cffi_lua_sig *s) { s->uses--; }
+
+/* Release every signature the state still holds (lua_close). */
+void cffi_lua_sig_release_all(cffi_lua_state *S);
 
 /* The string at idx for the C parts, which read up to a NUL: raises an argument error naming
  * what it is (what: "signature", "type name", ...) and the column if the string holds a NUL byte
@@ -241,6 +266,7 @@ cffi_typeinfo cffi_lua_checktypeinfo(lua_State *L, int idx, const char *fname);
 
 /* Opening the files' parts of the module: each adds its metatable (with the state upvalue on the
  * stack top) and its module functions to the table at -2. */
+void cffi_lua_open_signature(lua_State *L); /* the cffi.sig metatable only */
 void cffi_lua_open_callback(lua_State *L);
 void cffi_lua_open_function(lua_State *L);
 void cffi_lua_open_buffer(lua_State *L);

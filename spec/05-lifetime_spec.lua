@@ -182,9 +182,10 @@ describe("lifetimes", function()
     local methods = getmetatable(cffi.wrap(function() end, "void(void)")).__index
     -- Collects the object made by make, then allocates buffers of a callback's size (at most
     -- 200) until one gets its block. Returns the buffers and whether one did.
-    -- A buffer's payload after its two size_t fields, the size of a callback's (four pointers):
-    -- the same block, and with the same user values, the same address.
-    local size = 2 * cffi.sizeof("void*")
+    -- A buffer's payload after its two size_t fields, the size of a callback's (four pointers
+    -- and its signature's text): the same block, and with no user values either, the same
+    -- address.
+    local size = 2 * cffi.sizeof("void*") + #"int(void)" + 1
     local function refill(make)
       local where = string.format("%p", make())
       collectgarbage(); collectgarbage()
