@@ -149,6 +149,28 @@ describe("reliability", function()
     assert.is_true(after - before < 4096, ("grew %d KiB"):format(after - before))
   end)
 
+  it("keeps a live callback's signature when the signature caches start afresh", function()
+    -- The text is built at run time, so that nothing but the callback holds its string.
+    local cb = cffi.wrap(function(a, b) return a * b end, ("int(int, int %s)"):format("b"))
+    local function churn(from, n)
+      for i = from, from + n - 1 do cffi.call(cffi.sym("abs"), ("int(int w%d)"):format(i), "C", i) end
+      collectgarbage(); collectgarbage()
+    end
+    churn(0, 10000) -- past the caches' bound: they start afresh, unused pins go
+    assert.equal(42, cb(6, 7)) -- a call from Lua reads the parsed signature
+    assert.equal(20, cffi.call(cb, "int(int, int)", "C", 4, 5))
+    assert.equal("int(int, int)", cb:signature())
+    assert.matches("^cffi.callback<int%(int, int%) ", tostring(cb))
+    cb:free()
+    churn(10000, 10000)
+    assert.equal("int(int, int)", cb:signature()) -- kept in the callback itself
+    assert.matches("%(freed%)$", tostring(cb))
+    -- Parsed again after all that, the same text makes a working callback.
+    local again = cffi.wrap(function(a, b) return a - b end, ("int(int, int %s)"):format("b"))
+    assert.equal(1, again(7, 6))
+    again:free()
+  end)
+
   it("looks convention names up in cffi.conventions() whatever their case", function()
     local conv = cffi.conventions()
     assert.is_not_nil(conv.c)
