@@ -63,6 +63,7 @@ endif()
 set(_bf_dir ${CMAKE_CURRENT_LIST_DIR}/barefn)
 set(_bf_out ${CMAKE_CURRENT_BINARY_DIR}/barefn)
 set(_bf_includes -I${PROJECT_SOURCE_DIR}/src -I${PROJECT_SOURCE_DIR}/src/arch/${CFFI_ARCH}
+                 -I${PROJECT_SOURCE_DIR}/src/os/${CFFI_OS}
                  -I${CFFI_TARGET_INCLUDE}
                  -I${CMAKE_CURRENT_LIST_DIR})
 

@@ -3,10 +3,11 @@
  * symbols, thread identity and locks. The core (src/) and the Lua binding (lua/) reach the OS
  * only through this file.
  *
- * One folder per OS implements it, with the same files in each: src/os/<os>/os_types.h (the
- * lock and thread types, and their inline operations), memory.c (executable memory), library.c
- * (libraries) and unwind.c (unwind data for generated code). The build picks the folder (CFFI_OS:
- * posix or windows) and puts it on the include path. Nothing else in the tree may include an OS header for these jobs.
+ * One folder per OS implements it, with the same files in each: src/os/<os>/os_attributes.h
+ * (what hidden.h spells per OS), os_types.h (the lock and thread types, and their inline
+ * operations), memory.c (executable memory), library.c (libraries) and unwind.c (unwind data for
+ * generated code). The build picks the folder (CFFI_OS: posix or windows) and puts it on the
+ * include path. Nothing else in the tree may include an OS header for these jobs.
  *
  * Conventions, for every function here:
  *   - a function that can fail returns 0 on success or a positive errno-style code, and then

@@ -1,0 +1,13 @@
+/*
+ * os_attributes.h (POSIX) - how this OS's object format and C library spell what hidden.h names.
+ */
+#ifndef CFFI_OS_ATTRIBUTES_H
+#define CFFI_OS_ATTRIBUTES_H
+
+/* ELF: a symbol not exported from the shared object, reachable from every file linked into it. */
+#define CFFI_OS_HIDDEN __attribute__((visibility("hidden")))
+
+/* The C library's printf, which knows %zu. */
+#define CFFI_OS_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+
+#endif /* CFFI_OS_ATTRIBUTES_H */
