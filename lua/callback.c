@@ -670,6 +670,32 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
     }
 }
 
+/* A new core for the callback userdata cb, with the use of the signature held, linked into the
+ * state's live list (release unlinks it). Its registry references are the caller's to take. */
+static void core_init(cb_core *k, cffi_lua_state *S, lcallback *cb, cffi_lua_sig *held,
+                      const wrap_opts *o, uint64_t defval) {
+    memset(k, 0, sizeof *k);
+    k->fnref = k->errref = k->strref = LUA_NOREF;
+    k->sig = cffi_sig_ref(held->sig);
+    k->lsig = held; /* given back by the release */
+    cb->core = k;
+    k->ud = cb;
+    k->next = S->live;
+    if (S->live) S->live->prev = k;
+    S->live = k;
+    k->L = S->main;
+    k->S = S;
+    k->owner = cffi_os_thread_self();
+    k->any_thread = o->any_thread;
+    k->once = o->once;
+    k->result = held->result;
+    k->nparams = held->nparams;
+    k->defval = defval;
+    k->ret_offset = held->ret_offset;
+    k->str_args = held->has_cstr_param;
+    memcpy(k->params, held->places, held->nparams * sizeof k->params[0]);
+}
+
 static int l_wrap(lua_State *L) {
     cffi_lua_state *S = cffi_lua_getstate(L);
     if (!callable(L, 1)) cffi_lua_argfail(L, 1, 1, "wrap", "function");
@@ -706,26 +732,7 @@ static int l_wrap(lua_State *L) {
         cffi_lua_sig_drop(held);
         return luaL_error(L, "wrap: not enough memory");
     }
-    memset(k, 0, sizeof *k);
-    k->fnref = k->errref = k->strref = LUA_NOREF;
-    k->sig = cffi_sig_ref(s->sig);
-    k->lsig = held; /* given back by the release */
-    cb->core = k;
-    k->ud = cb;
-    k->next = S->live;
-    if (S->live) S->live->prev = k;
-    S->live = k;
-    k->L = S->main;
-    k->S = S;
-    k->owner = cffi_os_thread_self();
-    k->any_thread = o.any_thread;
-    k->once = o.once;
-    k->result = s->result;
-    k->nparams = s->nparams;
-    k->defval = defval;
-    k->ret_offset = s->ret_offset;
-    k->str_args = s->has_cstr_param;
-    memcpy(k->params, s->places, s->nparams * sizeof k->params[0]);
+    core_init(k, S, cb, held, &o, defval);
     lua_pushvalue(L, 1);
     k->fnref = cffi_lua_ref(L, S);
     if (o.on_error) {
