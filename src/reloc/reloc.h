@@ -131,6 +131,11 @@ typedef struct cffi_reloc_tail {
 CFFI_HIDDEN cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near,
                                               size_t max_body, cffi_reloc_tail *out);
 CFFI_HIDDEN void cffi_reloc_tail_free(cffi_reloc_tail *t);
+/* The far tail that copies no body, the same on every target (tail.c): the template's block
+ * itself, its back slot aimed at the landing pad (with the image's code_tag). CFFI_ENOMEM or
+ * CFFI_OK; out is cleared first. */
+CFFI_HIDDEN cffi_status cffi_reloc_tail_of_block(const cffi_reloc_block *blk,
+                                                 cffi_reloc_tail *out);
 
 /* The gate of an image made with CFFI_RELOC_ENTRY (CFFI_RELOC_GATE_AT, _LEN, _REACH and
  * CFFI_RELOC_HOP_LEN: the target's arch_config.h): the bytes right after its landing pad, which

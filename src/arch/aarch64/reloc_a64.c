@@ -288,26 +288,12 @@ cffi_status cffi_reloc_copy(const cffi_reloc_request *rq, uint8_t **image, size_
 /* ---------------------------------------------------------------------------------------------
  * Tails: the block's own record load and jump back, with the back slot set to the landing pad.
  */
-void cffi_reloc_tail_free(cffi_reloc_tail *t) {
-    free(t->code);
-    free(t->fix);
-    memset(t, 0, sizeof *t);
-}
-
 cffi_status cffi_reloc_tail_build(const cffi_reloc_block *blk, bool near, size_t max_body,
                                   cffi_reloc_tail *out) {
     (void)max_body; /* no body is copied: the tail always jumps back into the template */
     memset(out, 0, sizeof *out);
     if (near) return CFFI_OK; /* no near form on this target (blk->near_len is 0) */
-    out->code = malloc(blk->block_len);
-    if (!out->code) return CFFI_ENOMEM;
-    const uint8_t *block = blk->landing - CFFI_BAREFN_BLOCK_LANDING;
-    memcpy(out->code, block, blk->block_len);
-    uint64_t back = (uint64_t)(uintptr_t)blk->landing;
-    memcpy(out->code + blk->back_slot, &back, sizeof back);
-    out->len = blk->block_len;
-    out->record_slot = blk->record_slot;
-    return CFFI_OK;
+    return cffi_reloc_tail_of_block(blk, out);
 }
 
 /* ---------------------------------------------------------------------------------------------

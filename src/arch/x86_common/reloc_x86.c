@@ -978,30 +978,15 @@ static bool body_classify(csh h, x86_mode mode, bool near, const cs_insn *in, ui
 
 /* The tail without a body: the block's own jump back to the landing pad. */
 static cffi_status tail_block_only(const cffi_reloc_block *blk, bool near, cffi_reloc_tail *out) {
-    size_t len = near ? blk->near_len : blk->block_len;
-    out->code = malloc(len);
+    if (!near) return cffi_reloc_tail_of_block(blk, out);
+    out->code = malloc(blk->near_len);
     out->fix = malloc(sizeof *out->fix);
     if (!out->code || !out->fix) return CFFI_ENOMEM;
-    out->len = len;
-    if (near) {
-        memcpy(out->code, blk->near_block, len);
-        out->record_slot = blk->near_record_slot;
-        add_fixup(out, blk->near_rel_slot, blk->near_rel_slot + 4,
-                  (uint64_t)(uintptr_t)blk->landing);
-    } else {
-        /* The template's block itself, its pointer aimed at the landing pad. */
-        memcpy(out->code, blk->landing - blk->block_len, len);
-        uint64_t back = (uint64_t)(uintptr_t)blk->landing;
-        memcpy(out->code + blk->back_slot, &back, blk->slot_size);
-        out->record_slot = blk->record_slot;
-    }
+    out->len = blk->near_len;
+    memcpy(out->code, blk->near_block, blk->near_len);
+    out->record_slot = blk->near_record_slot;
+    add_fixup(out, blk->near_rel_slot, blk->near_rel_slot + 4, (uint64_t)(uintptr_t)blk->landing);
     return CFFI_OK;
-}
-
-void cffi_reloc_tail_free(cffi_reloc_tail *t) {
-    free(t->code);
-    free(t->fix);
-    memset(t, 0, sizeof *t);
 }
 
 /* One tail (cffi_reloc_tail_build): walk the body from the landing pad into the image's item
