@@ -29,8 +29,12 @@
 extern "C" {
 #endif
 
-#if defined(_WIN32) && defined(CFFI_BUILD_SHARED)
-#define CFFI_API __declspec(dllexport)
+/* CFFI_API marks the public functions. The library's own build (CFFI_BUILD_SHARED) exports them
+ * as its OS spells it (src/os/<os>/os_attributes.h, on that build's include path); everyone else
+ * sees declarations. */
+#if defined(CFFI_BUILD_SHARED)
+#include "os_attributes.h"
+#define CFFI_API CFFI_OS_EXPORT
 #elif defined(__GNUC__)
 #define CFFI_API __attribute__((visibility("default")))
 #else

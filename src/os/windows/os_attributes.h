@@ -1,9 +1,12 @@
 /*
  * os_attributes.h (Windows) - how this OS's object format and C library spell what hidden.h
- * names.
+ * and cffi.h's CFFI_API name.
  */
 #ifndef CFFI_OS_ATTRIBUTES_H
 #define CFFI_OS_ATTRIBUTES_H
+
+/* PE/COFF: what a DLL exports. */
+#define CFFI_OS_EXPORT __declspec(dllexport)
 
 /* PE/COFF: a DLL exports only what is marked __declspec(dllexport) (CFFI_API), so everything
  * else is internal already; the visibility attribute does not exist there. */
