@@ -36,6 +36,7 @@ typedef struct cb_core {
     unsigned depth;            /* bridge activations running now */
     bool any_thread, once, called, released, str_args;
     uint8_t result, nparams;
+    unsigned capacity;         /* params[] entries the memory holds (core_alloc) */
     uint64_t defval;           /* the default result, result-type-sized at offset 0 */
     size_t ret_offset;         /* where the result slot value goes in the frame */
     cffi_lua_place params[];   /* where each argument arrives, and its type */
@@ -54,6 +55,36 @@ struct lcallback {
 static void core_free(cb_core *k) {
     cffi_sig_free(k->sig);
     free(k);
+}
+
+/* Cores hold at least this many parameters' places, so that most can take the spare's memory. */
+enum { CORE_MIN_CAPACITY = 8 };
+
+/* Memory for a core with room for nparams places: S's spare if it is big enough, else new
+ * (NULL when out of memory). Sets *capacity to what it holds. */
+static cb_core *core_alloc(cffi_lua_state *S, size_t nparams, unsigned *capacity) {
+    cb_core *k = S->spare_core;
+    if (k && k->capacity >= nparams) {
+        S->spare_core = NULL;
+        *capacity = k->capacity;
+        return k;
+    }
+    size_t cap = nparams > CORE_MIN_CAPACITY ? nparams : CORE_MIN_CAPACITY;
+    *capacity = (unsigned)cap;
+    return malloc(sizeof *k + cap * sizeof k->params[0]);
+}
+
+/* A released core nothing runs on any more: its memory becomes S's spare if there is none and
+ * the state is not closing (lua_close frees the spare after the last release). */
+static void core_recycle(cb_core *k) {
+    cffi_lua_state *S = k->S;
+    if (S->spare_core || S->closing) {
+        core_free(k);
+        return;
+    }
+    cffi_sig_free(k->sig);
+    k->sig = NULL;
+    S->spare_core = k;
 }
 
 static void write_default(const cb_core *k, void *frame) {
@@ -513,7 +544,7 @@ static void release(lua_State *L, lcallback *cb) {
     cffi_lua_unref(L, k->S, k->strref);
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->released = true;
-    if (k->depth == 0) core_free(k); /* else the running bridge frees it on the way out */
+    if (k->depth == 0) core_recycle(k); /* else the running bridge frees it on the way out */
 }
 
 void cffi_lua_release_all(lua_State *L, cffi_lua_state *S) {
@@ -521,6 +552,8 @@ void cffi_lua_release_all(lua_State *L, cffi_lua_state *S) {
         lcallback *cb = S->live->ud;
         release(L, cb); /* unlinks it */
     }
+    free(S->spare_core);
+    S->spare_core = NULL;
 }
 
 /* free, close and __close. Besides the release, the userdata trades its metatable for the one
@@ -727,12 +760,14 @@ static int l_wrap(lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(2)); /* the callback metatable */
     lua_setmetatable(L, -2);
 
-    cb_core *k = malloc(sizeof *k + s->nparams * sizeof k->params[0]);
+    unsigned capacity;
+    cb_core *k = core_alloc(S, s->nparams, &capacity);
     if (!k) {
         cffi_lua_sig_drop(held);
         return luaL_error(L, "wrap: not enough memory");
     }
     core_init(k, S, cb, held, &o, defval);
+    k->capacity = capacity;
     lua_pushvalue(L, 1);
     k->fnref = cffi_lua_ref(L, S);
     if (o.on_error) {

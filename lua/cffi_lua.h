@@ -88,6 +88,9 @@ typedef struct cffi_lua_state {
      * live callback is kept: its release, which always runs before its memory can be reused
      * (free, close or __gc), clears this. */
     void *cb_last;
+    /* The memory of one released callback's core, kept for the next cffi.wrap (callback.c), or
+     * NULL: a malloc and a free saved per callback made and freed in turn. Freed by lua_close. */
+    void *spare_core;
 } cffi_lua_state;
 
 /* Make sure `more` further references can be taken and all of them given back without the pool
@@ -213,7 +216,7 @@ void cffi_lua_sig_release_all(cffi_lua_state *S);
 const char *cffi_lua_checktext(lua_State *L, int idx, const char *what);
 
 /* callback.c: release every callback of S not yet released (lua_close: the ones made by
- * finalizers, which Lua does not finalize). */
+ * finalizers, which Lua does not finalize), and free the spare core. */
 void cffi_lua_release_all(lua_State *L, cffi_lua_state *S);
 
 /* convert.c ------------------------------------------------------------------------------- */
