@@ -80,11 +80,10 @@ static void core_recycle(cb_core *k) {
     cffi_lua_state *S = k->S;
     if (S->spare_core || S->closing) {
         core_free(k);
-        return;
+    } else {
+        cffi_sig_free(k->sig);
+        S->spare_core = k;
     }
-    cffi_sig_free(k->sig);
-    k->sig = NULL;
-    S->spare_core = k;
 }
 
 static void write_default(const cb_core *k, void *frame) {
@@ -703,11 +702,12 @@ static void check_opts(lua_State *L, int idx, const cffi_lua_sig *s, wrap_opts *
     }
 }
 
-/* A new core for the callback userdata cb, with the use of the signature held, linked into the
+/* A new core (in memory for capacity places) for the callback userdata cb, with the use of the signature held, linked into the
  * state's live list (release unlinks it). Its registry references are the caller's to take. */
-static void core_init(cb_core *k, cffi_lua_state *S, lcallback *cb, cffi_lua_sig *held,
-                      const wrap_opts *o, uint64_t defval) {
+static void core_init(cb_core *k, unsigned capacity, cffi_lua_state *S, lcallback *cb,
+                      cffi_lua_sig *held, const wrap_opts *o, uint64_t defval) {
     memset(k, 0, sizeof *k);
+    k->capacity = capacity;
     k->fnref = k->errref = k->strref = LUA_NOREF;
     k->sig = cffi_sig_ref(held->sig);
     k->lsig = held; /* given back by the release */
@@ -766,8 +766,7 @@ static int l_wrap(lua_State *L) {
         cffi_lua_sig_drop(held);
         return luaL_error(L, "wrap: not enough memory");
     }
-    core_init(k, S, cb, held, &o, defval);
-    k->capacity = capacity;
+    core_init(k, capacity, S, cb, held, &o, defval);
     lua_pushvalue(L, 1);
     k->fnref = cffi_lua_ref(L, S);
     if (o.on_error) {

@@ -73,7 +73,6 @@ static const char *conv_list(lua_State *L) {
     return lua_tostring(L, -1);
 }
 
-
 /* The fast cache's slot for a pair of string addresses. */
 static unsigned sigfast_slot(const char *text, const char *conv) {
     uintptr_t h = (uintptr_t)text ^ ((uintptr_t)conv >> 3);
@@ -97,17 +96,22 @@ static void sigfast_store(lua_State *L, cffi_lua_state *S, int sigidx, int convi
     S->sigfast[slot] = (cffi_lua_sigfast){text, conv, s};
 }
 
+/* Push the cache table's key for the convention argument: the string, or false for none. */
+static void push_conv_key(lua_State *L, int convidx, bool conv) {
+    if (conv) lua_pushvalue(L, convidx); else lua_pushboolean(L, 0);
+}
+
 /* Push the cache table for the convention argument (conv false: none), or nil when there is
  * none yet and create is false. Returns the type pushed. */
 static int push_cache(lua_State *L, int convidx, bool conv, bool create) {
     lua_getiuservalue(L, cffi_lua_stateidx, CFFI_LUA_UV_SIGCACHE);  /* convs */
-    if (conv) lua_pushvalue(L, convidx); else lua_pushboolean(L, 0);
+    push_conv_key(L, convidx, conv);
     if (lua_rawget(L, -2) != LUA_TTABLE && create) {                 /* convs, cache or nil */
         lua_pop(L, 1);
         lua_newtable(L);                                             /* convs, cache */
-        if (conv) lua_pushvalue(L, convidx); else lua_pushboolean(L, 0);
+        push_conv_key(L, convidx, conv);
         lua_pushvalue(L, -2);
-        lua_rawset(L, -4);                                           /* convs[conv] = cache */
+        lua_rawset(L, -4);                                           /* convs[key] = cache */
     }
     lua_remove(L, -2);                                               /* cache or nil */
     return lua_type(L, -1);

@@ -203,7 +203,7 @@ typedef enum item_kind {
 typedef struct item {
     uint64_t addr;         /* in the source */
     size_t len;
-    size_t new_off, new_len;
+    size_t new_off;        /* in the image */
     item_kind kind;
     bool falls;            /* execution may continue at addr + len */
     bool jump_after;       /* the image needs a jmp to addr + len after this item */
@@ -567,22 +567,23 @@ static bool image_offset(const image_job *j, uint64_t a, size_t *out) {
     return true;
 }
 
-/* Bytes of a jmp (jcc: false) or jcc (true) to target, not counting a far jcc's stub. */
-static size_t branch_size(const image_job *j, bool jcc, uint64_t target) {
+/* Whether a branch to a is a far tail's absolute jump (the image does not hold a). */
+static bool leaves_far(const image_job *j, uint64_t a) {
     size_t at;
-    if (jcc) return JCC_LEN;
-    return j->leave == LEAVE_ABSOLUTE && !image_offset(j, target, &at) ? FAR_JMP_LEN : JMP_LEN;
+    return j->leave == LEAVE_ABSOLUTE && !image_offset(j, a, &at);
 }
 
+/* Bytes of an item and what follows it; a far jcc's stub is counted in *stubs. */
 static size_t item_size(const image_job *j, const item *it, size_t *stubs) {
-    size_t size = fixed_size(it), at;
-    if (it->kind == K_JCC || it->kind == K_JMP) {
-        size = branch_size(j, it->kind == K_JCC, it->target);
-        if (it->kind == K_JCC && j->leave == LEAVE_ABSOLUTE && !image_offset(j, it->target, &at))
-            ++*stubs;
+    size_t size = fixed_size(it);
+    if (it->kind == K_JCC) {
+        size = JCC_LEN;
+        if (leaves_far(j, it->target)) ++*stubs;
+    } else if (it->kind == K_JMP) {
+        size = leaves_far(j, it->target) ? FAR_JMP_LEN : JMP_LEN;
     }
     if (it->trap_after) return size + UD2_LEN;
-    if (it->jump_after) size += branch_size(j, false, it->addr + it->len);
+    if (it->jump_after) size += leaves_far(j, it->addr + it->len) ? FAR_JMP_LEN : JMP_LEN;
     return size;
 }
 
@@ -596,38 +597,27 @@ static size_t image_lay_out(image_job *j) {
         first_after = 0;
         while (first_after < set->n && set->v[first_after].addr < j->splice_addr) first_after++;
     }
-    for (size_t i = 0; i < set->n; i++) {
+    for (size_t i = 0; i <= set->n; i++) {
+        if (i == first_after && j->has_splice) {
+            j->splice_off = pos;
+            pos += j->splice_len;
+        }
+        if (i == set->n) break;
         item *it = &set->v[i];
         uint64_t next = it->addr + it->len;
         bool next_in_image =
             (i + 1 < set->n && i + 1 != first_after && set->v[i + 1].addr == next) ||
             (j->has_splice && i + 1 == first_after && next == j->splice_addr);
         it->jump_after = it->falls && !next_in_image;
-    }
-    /* Sizes depend on which targets the image holds, known now. */
-    for (size_t i = 0; i < set->n; i++) {
-        if (i == first_after) {
-            j->splice_off = pos;
-            pos += j->splice_len;
-        }
-        set->v[i].new_off = pos;
-        set->v[i].new_len = item_size(j, &set->v[i], &stubs);
-        pos += set->v[i].new_len;
-    }
-    if (j->has_splice && first_after == set->n) {
-        j->splice_off = pos;
-        pos += j->splice_len;
+        it->new_off = pos;
+        pos += item_size(j, it, &stubs); /* which targets the image holds is known: the set */
     }
     j->stub_off = pos;
     return pos + stubs * FAR_JMP_LEN;
 }
 
-static cffi_reloc_fixup *add_fixup(cffi_reloc_tail *t, size_t at, size_t from, uint64_t target) {
-    cffi_reloc_fixup *f = &t->fix[t->nfix++];
-    f->at = at;
-    f->from = from;
-    f->target = target;
-    return f;
+static void add_fixup(cffi_reloc_tail *t, size_t at, size_t from, uint64_t target) {
+    t->fix[t->nfix++] = (cffi_reloc_fixup){.at = at, .from = from, .target = target};
 }
 
 /* A jmp (cc < 0) or jcc at p in the image out to source address a: to its place in the image, or
